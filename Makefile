@@ -1,0 +1,31 @@
+# Two commands for a new user: `make app` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: app test install fuzz bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[app,test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+app: $(STAMP)
+	$(VENV)/bin/streamlit run app/main.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2
+
+bench: $(STAMP)
+	$(VENV)/bin/tensorframes bench
+
+clean:
+	rm -rf $(VENV)
