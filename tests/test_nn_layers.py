@@ -143,21 +143,23 @@ def test_pyg_template_does_not_replace_our_propagate():
 class Stack(nn.Module):
     """Two message-passing layers with a SiLU between; local features in and out."""
 
-    def __init__(self, kind, out_dim):
+    def __init__(self, kind, out_spec):
         super().__init__()
         self.kind = kind
+        out_dim = as_reps(out_spec).dim
         h = as_reps(HIDDEN_REPS).dim
         d_in = as_reps(IN_REPS).dim
         if kind == "tf":
             self.convs = nn.ModuleList([PointConv(IN_REPS, h), PointConv(HIDDEN_REPS, out_dim)])
             return
-        reps_out = f"{out_dim}x0n"  # GCN/GAT propagate lin(x): declare the reps of lin's output
         layers = {
             "edge": lambda: [(EdgeConv(_mlp(2 * d_in, h)), IN_REPS), (EdgeConv(_mlp(2 * h, out_dim)), HIDDEN_REPS)],
-            "pointnet": lambda: [(PointNetConv(_mlp(d_in + 3, h)), IN_REPS), (PointNetConv(_mlp(h + 3, out_dim)), HIDDEN_REPS)],
-            "gcn": lambda: [(GCNConv(d_in, h), HIDDEN_REPS), (GCNConv(h, out_dim), reps_out)],
+            "pointnet": lambda: [(PointNetConv(_mlp(d_in + 3, h)), IN_REPS),
+                                 (PointNetConv(_mlp(h + 3, out_dim)), HIDDEN_REPS)],
+            # GCN/GAT propagate lin(x): declare the reps of lin's output
+            "gcn": lambda: [(GCNConv(d_in, h), HIDDEN_REPS), (GCNConv(h, out_dim), out_spec)],
             "gat": lambda: [(GATConv(d_in, h, heads=2, concat=False), HIDDEN_REPS),
-                            (GATConv(h, out_dim, heads=2, concat=False), reps_out)],
+                            (GATConv(h, out_dim, heads=2, concat=False), out_spec)],
             "gin": lambda: [(GINConv(_mlp(d_in, h)), IN_REPS), (GINConv(_mlp(h, out_dim)), HIDDEN_REPS)],
         }[kind]()
         global_ = {"pos": "1x1n"} if kind == "pointnet" else None
@@ -209,7 +211,7 @@ def test_stack_is_equivariant(kind, out_spec):
     torch.manual_seed(0)
     out_reps = as_reps(out_spec)
     pos, x = _inputs()
-    stack = Stack(kind, out_reps.dim)
+    stack = Stack(kind, out_spec)
     fn = _model_fn(stack, as_reps(IN_REPS), out_reps, _equivariant_frames(pos))
     assert fn(pos, x).abs().max() > 1e-3  # not trivially zero
     assert_equivariant(fn, pos, x, in_reps=IN_REPS, out_reps=out_reps, atol=1e-9, generator=_gen(2))
@@ -219,7 +221,7 @@ def test_stack_is_equivariant(kind, out_spec):
 def test_identity_frames_are_not_equivariant(kind):
     torch.manual_seed(0)
     pos, x = _inputs()
-    stack = Stack(kind, 3)
+    stack = Stack(kind, "1x1n")
     fn = _model_fn(stack, as_reps(IN_REPS), as_reps("1x1n"), lambda p: torch.eye(3, dtype=DT).expand(N, 3, 3))
     assert equivariance_error(fn, pos, x, in_reps=IN_REPS, out_reps="1x1n", generator=_gen(2)) > 1e-2
 
@@ -229,7 +231,7 @@ def test_pca_frames_stack_is_equivariant():
 
     torch.manual_seed(0)
     pos, x = _inputs(seed=7)
-    fn = _model_fn(Stack("edge", 3), as_reps(IN_REPS), as_reps("1x1n"), lambda p: pca_frames(p, k=8))
+    fn = _model_fn(Stack("edge", "1x1n"), as_reps(IN_REPS), as_reps("1x1n"), lambda p: pca_frames(p, k=8))
     assert_equivariant(fn, pos, x, in_reps=IN_REPS, out_reps="1x1n", atol=1e-9, generator=_gen(2))
 
 
@@ -305,14 +307,16 @@ def test_missing_frames_and_bad_inputs_raise():
 
 
 def _per_call_tensors(module):
-    return [f"{type(m).__name__}.{k}" for m in module.modules() for k, v in vars(m).items() if isinstance(v, torch.Tensor)]
+    """Tensor attributes outside _parameters/_buffers, i.e. state left behind by a forward call."""
+    return [f"{type(m).__name__}.{k}" for m in module.modules() for k, v in vars(m).items()
+            if isinstance(v, torch.Tensor)]
 
 
 @pytest.mark.parametrize("kind", ["edge", "tf"])
 def test_no_tensors_left_on_modules_and_gradients_flow(kind):
     torch.manual_seed(0)
     pos, x = _inputs()
-    stack = Stack(kind, 3)
+    stack = Stack(kind, "1x1n")
     frames = _equivariant_frames(pos)(pos).requires_grad_()
     out = stack(to_local(x, IN_REPS, frames), pos, knn_graph(pos, 5), frames)
     out.square().sum().backward()

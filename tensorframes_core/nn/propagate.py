@@ -54,7 +54,8 @@ class FrameSpec:
         self.frame_transform = bool(frame_transform)
         for name in [*self.local, *self.global_]:
             if not isinstance(name, str) or not name.isidentifier() or name in RESERVED:
-                raise ValueError(f"{name!r} cannot be declared: use a propagate argument name (reserved: {sorted(RESERVED)})")
+                raise ValueError(f"{name!r} cannot be declared: use the name passed to propagate "
+                                 f"(reserved: {sorted(RESERVED)})")
             if name.endswith(("_i", "_j")):
                 raise ValueError(f"declare {name[:-2]!r}, the name passed to propagate, not {name!r}")
         both = set(self.local) & set(self.global_)
