@@ -1,11 +1,13 @@
 """TensorReps: a representation of O(d) (homomorphism, orthogonal, pseudo parity), fast transform == rho @ x."""
+import pickle
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tensorframes_core.equivariance import random_orthogonal
-from tensorframes_core.reps import Irreps, TensorReps, as_reps
+from tensorframes_core.reps import Irreps, Reps, TensorReps, as_reps
 
 F64 = torch.float64
 TOL = 1e-10
@@ -43,14 +45,14 @@ def both_kinds(n, d, seed):
 def test_homomorphism_transpose_orthogonal(spec_d, seed):
     spec, d = spec_d
     reps = TensorReps(spec, d)
-    R, S = both_kinds(2, d, seed), both_kinds(2, d, seed + 7).flip(0)
-    rho_R = reps.rho(R)
+    R, S = both_kinds(2, d, seed), both_kinds(2, d, seed + 7).flip(0)  # every pairing of proper and improper
+    rho_R, rho_S, rho_RS, rho_Rt = reps.rho(torch.cat([R, S, R @ S, R.mT])).split(4)
     assert rho_R.shape == (4, reps.dim, reps.dim)
-    torch.testing.assert_close(rho_R @ reps.rho(S), reps.rho(R @ S), atol=TOL, rtol=0)
-    torch.testing.assert_close(reps.rho(R.transpose(-1, -2)), rho_R.transpose(-1, -2), atol=TOL, rtol=0)
-    eye = torch.eye(reps.dim, dtype=F64).expand_as(rho_R)
-    torch.testing.assert_close(rho_R @ rho_R.transpose(-1, -2), eye, atol=TOL, rtol=0)
-    torch.testing.assert_close(reps.rho(torch.eye(d, dtype=F64)), eye[0], atol=0, rtol=0)
+    assert (rho_R @ rho_S - rho_RS).abs().max() < TOL
+    assert (rho_Rt - rho_R.mT).abs().max() < TOL
+    eye = torch.eye(reps.dim, dtype=F64)
+    assert (rho_R @ rho_R.mT - eye).abs().max() < TOL
+    assert torch.equal(reps.rho(torch.eye(d, dtype=F64)), eye)
 
 
 @fast
@@ -138,7 +140,10 @@ def test_spec_algebra():
         a + Irreps("1o")
 
 
-@pytest.mark.parametrize("spec", ["", "  ", "2x", "x1n", "1x1q", "1n+", "+1n", "1x1n+1x1o", "0x1n", "2*1n", "-1x1n", "1.5n", None])
+BAD_SPECS = ["", "  ", "2x", "x1n", "1x1q", "1n+", "+1n", "1x1n+1x1o", "0x1n", "2*1n", "-1x1n", "1.5n", None]
+
+
+@pytest.mark.parametrize("spec", BAD_SPECS)
 def test_bad_specs_raise(spec):
     with pytest.raises(ValueError):
         TensorReps(spec)
@@ -157,6 +162,13 @@ def test_bad_shapes_raise():
         TensorReps("1n").transform(torch.randn(4), torch.eye(3))
     with pytest.raises(ValueError, match="matrices"):
         TensorReps("1n").transform(torch.randn(3), torch.eye(2))
+
+
+def test_pickle_and_base_class():
+    for reps in [TensorReps("2x0n+1x2p", 4), Irreps("2x0e+1x3o")]:
+        assert pickle.loads(pickle.dumps(reps)) == reps
+    with pytest.raises(TypeError):
+        Reps("1n", 3)
 
 
 def test_as_reps():
@@ -178,3 +190,10 @@ def test_negative_control_wrong_rho_fails():
     x = torch.randn(reps.dim, dtype=F64)
     forgot_det = TensorReps("1x1n+1x2n").transform(x, S)
     assert (forgot_det - reps.transform(x, S)).abs().max() > 1e-2
+
+
+def test_transform_of_an_empty_batch():
+    """A layer with no edges hands transform zero rows."""
+    for reps in (TensorReps("2x0n+1x1n+1x2n+1x3p"), Irreps("1x0e+1x1o+1x2e")):
+        out = reps.transform(torch.zeros(0, reps.dim), torch.eye(3).expand(0, 3, 3))
+        assert out.shape == (0, reps.dim)

@@ -118,7 +118,7 @@ def unit_vectors(y: Tensor) -> Tensor:
 class FrameSelector(nn.Module):
     """The node frames for a ``mode`` (see the module table); holds ``LearnedFrames`` when those are used.
 
-    ``forward(pos: (N, 3), batch: (N,)) -> Frames`` (or an ``(N, 3, 3)`` tensor for the controls).
+    ``forward(pos: (N, 3), batch: (N,)) -> Frames``. Frames are built from the normalised positions.
     """
 
     def __init__(self, mode: str, frames: str, k: int = 16, hidden: int = 32) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Tuple
 
 import torch
-from torch import nn
 from torch_geometric.nn import PointNetConv
 
 from tensorframes_core.graph import fps, knn, radius

@@ -25,7 +25,7 @@ def as_reps(spec_or_reps: Union[str, Reps], d: int = 3) -> Reps:
     >>> as_reps("2x1q")
     Traceback (most recent call last):
     ...
-    ValueError: cannot read reps '2x1q': terms must all end in n/p (Cartesian, e.g. '16x0n+8x1n') or all in e/o (irreps, e.g. '8x0e+4x1o')
+    ValueError: cannot read reps '2x1q': terms must all end in n/p (Cartesian, ...) or all in e/o (irreps, ...)
     """
     if isinstance(spec_or_reps, Reps):
         return spec_or_reps

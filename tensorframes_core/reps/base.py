@@ -22,6 +22,8 @@ class Reps:
     letters: str = ""
 
     def __init__(self, spec: str, d: int) -> None:
+        if not self.letters:
+            raise TypeError("Reps is a base class: use TensorReps or Irreps")
         if isinstance(d, bool) or not isinstance(d, int) or d < 2:
             raise ValueError(f"spatial dimension d must be an int >= 2, got {d!r}")
         self.d = d
@@ -37,8 +39,8 @@ class Reps:
         """Whether the term is multiplied by det R on top of its plain action."""
         raise NotImplementedError
 
-    def _blocks(self, R: Tensor, orders: List[int]) -> Any:
-        """Whatever :meth:`_act` and :meth:`_matrix` need for these orders (computed once per call)."""
+    def _blocks(self, R: Tensor) -> Any:
+        """Whatever :meth:`_act` and :meth:`_matrix` need (computed once per call)."""
         return R
 
     def _act(self, part: Tensor, order: int, ctx: Any) -> Tensor:
@@ -56,8 +58,8 @@ class Reps:
         Meant for tests and small batches; use :meth:`transform` on features.
         """
         self._check_matrix(R)
-        ctx = self._blocks(R, self._orders())
-        det = torch.linalg.det(R)[..., None, None] if self.has_pseudo else None
+        ctx = self._blocks(R)
+        det = fast_det(R)[..., None, None] if self.has_pseudo else None
         out = R.new_zeros(*R.shape[:-2], self.dim, self.dim)
         start = 0
         for term in self.terms:
@@ -79,8 +81,8 @@ class Reps:
         if x.shape[-1] != self.dim:
             raise ValueError(f"features have {x.shape[-1]} channels but reps {self} have dim {self.dim}")
         batch = torch.broadcast_shapes(x.shape[:-1], R.shape[:-2])
-        ctx = self._blocks(R, self._orders())
-        det = torch.linalg.det(R)[..., None] if self.has_pseudo else None
+        ctx = self._blocks(R)
+        det = fast_det(R)[..., None] if self.has_pseudo else None
         out: List[Tensor] = []
         for order, pseudo, start, stop in self._run_table:
             part = x[..., start:stop]
@@ -106,9 +108,6 @@ class Reps:
                 runs.append([*key, start, stop])
             start = stop
         return tuple(tuple(r) for r in runs)
-
-    def _orders(self) -> List[int]:
-        return sorted({t.order for t in self.terms})
 
     def _check_matrix(self, R: Tensor) -> None:
         if R.dim() < 2 or R.shape[-2:] != (self.d, self.d):
@@ -156,3 +155,16 @@ class Reps:
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.terms, self.d))
+
+
+def fast_det(R: Tensor) -> Tensor:
+    """``det R`` for ``R: (..., d, d)``; closed form for d = 2, 3 (batched LU is several times slower).
+
+    >>> fast_det(torch.diag(torch.tensor([1., -1., 1.])))
+    tensor(-1.)
+    """
+    if R.shape[-1] == 2:
+        return R[..., 0, 0] * R[..., 1, 1] - R[..., 0, 1] * R[..., 1, 0]
+    if R.shape[-1] == 3:
+        return (torch.linalg.cross(R[..., 0, :], R[..., 1, :]) * R[..., 2, :]).sum(-1)
+    return torch.linalg.det(R)

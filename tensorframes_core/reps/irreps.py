@@ -7,7 +7,7 @@ import torch
 
 from tensorframes_core.reps.base import Reps
 from tensorframes_core.reps.spec import Term
-from tensorframes_core.reps.wigner import wigner_D_all
+from tensorframes_core.reps.wigner import prepare_wigner, wigner_D_all
 
 Tensor = torch.Tensor
 
@@ -35,6 +35,8 @@ class Irreps(Reps):
 
     def __init__(self, spec: str) -> None:
         super().__init__(spec, 3)
+        self.lmax = max(t.order for t in self.terms)
+        prepare_wigner(self.lmax)  # solve the constants now, outside any torch.compile region
 
     def _order_dim(self, order: int) -> int:
         return 2 * order + 1
@@ -45,13 +47,13 @@ class Irreps(Reps):
         parity = 1 if term.letter == "e" else -1
         return parity != (-1) ** term.order
 
-    def _blocks(self, R: Tensor, orders: List[int]) -> List[Tensor]:
-        return wigner_D_all(R, max(orders))
+    def _blocks(self, R: Tensor) -> List[Tensor]:
+        return wigner_D_all(R, self.lmax)
 
     def _act(self, part: Tensor, order: int, Ds: List[Tensor]) -> Tensor:
-        m = 2 * order + 1
-        out = part.reshape(*part.shape[:-1], -1, m) @ Ds[order].transpose(-1, -2)  # (..., mul, 2l+1)
-        return out.reshape(*out.shape[:-2], -1)
+        m, width = 2 * order + 1, part.shape[-1]  # explicit sizes (no -1): empty batches reshape too
+        out = part.reshape(*part.shape[:-1], width // m, m) @ Ds[order].transpose(-1, -2)  # (..., mul, 2l+1)
+        return out.reshape(*out.shape[:-2], width)
 
     def _matrix(self, order: int, Ds: List[Tensor]) -> Tensor:
         return Ds[order]

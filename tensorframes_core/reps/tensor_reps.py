@@ -65,11 +65,12 @@ def contract_tensor_axes(part: Tensor, R: Tensor, order: int) -> Tensor:
     d = R.shape[-1]
     Rt = R.transpose(-1, -2)
     inner = d ** (order - 1)
+    width = part.shape[-1]  # explicit sizes (no -1): empty batches reshape too
     t = part
     for _ in range(order):
-        t = t.reshape(*t.shape[:-1], -1, d) @ Rt  # (..., mul * d^(order-1), d)
-        t = t.reshape(*t.shape[:-2], -1, inner, d).transpose(-1, -2)  # (..., mul, d_new, d^(order-1))
-        t = t.reshape(*t.shape[:-3], -1)
+        t = t.reshape(*t.shape[:-1], width // d, d) @ Rt  # (..., mul * d^(order-1), d)
+        t = t.reshape(*t.shape[:-2], width // (inner * d), inner, d).transpose(-1, -2)  # (..., mul, d_new, d^(order-1))
+        t = t.reshape(*t.shape[:-3], width)
     return t
 
 

@@ -1,0 +1,278 @@
+"""The ``tensorframes`` command: ``train``, ``eval``, ``export`` and ``bench``.
+
+    tensorframes train --arch dgcnn --mode tensor_frames --frames pca --epochs 20 --out runs/dgcnn_tf
+    tensorframes train --out runs/dgcnn_tf --epochs 40 --resume
+    tensorframes eval --checkpoint runs/dgcnn_tf --rotations none,so3,o3 --noise 0,0.006
+    tensorframes eval --arch pca --k 8,16,32 --json results.json
+    tensorframes export runs/dgcnn_tf            # -> assets/checkpoints/dgcnn_tensor_frames_pca.pt
+    torchrun --nproc_per_node=4 -m tensorframes_core.train --arch dgcnn --out runs/big
+
+Bad inputs end with ``error: ...`` on stderr and exit status 2 (no traceback); a diverged training
+run with exit status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from tensorframes_core.data import InputError, ModelNet40Normals, PCPNet, shapes
+from tensorframes_core.models import ARCHS, FRAMES, MODES, build_model
+from tensorframes_core.train.checkpoint import export_checkpoint, load_model
+from tensorframes_core.train.config import LR_SCHEDULES, TrainConfig
+from tensorframes_core.train.data import DATA_KINDS, TEST_SEED
+from tensorframes_core.train.distributed import resolve_device
+from tensorframes_core.train.evaluate import ROTATIONS, evaluate, format_table, to_rows
+from tensorframes_core.train.loop import TrainingError, train
+
+
+def _floats(text: str) -> List[float]:
+    """``"0,0.006"`` -> ``[0.0, 0.006]``."""
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _ints(text: str) -> List[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _names(text: str) -> List[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _value(text: str) -> Any:
+    """A ``--size`` value: int, else float, else the string (e.g. a reps string ``16x0n+8x1n``)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_sizes(items: Sequence[str]) -> Dict[str, Any]:
+    """``["layers=2", "hidden=8x0n+4x1n"]`` -> ``{"layers": 2, "hidden": "8x0n+4x1n"}``.
+
+    >>> parse_sizes(["layers=2", "radius1=0.1"])
+    {'layers': 2, 'radius1': 0.1}
+    """
+    sizes = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--size expects key=value, got {item!r}")
+        sizes[key.strip()] = _value(value.strip())
+    return sizes
+
+
+def _add_data_args(p: argparse.ArgumentParser, list_file: str) -> None:
+    p.add_argument("--data", default="procedural", choices=DATA_KINDS, help="procedural shapes or a data set on disk")
+    p.add_argument("--root", help="folder of the ModelNet40 or PCPNet data (with --data)")
+    p.add_argument("--list-file", default=list_file, help=f"PCPNet list file (default {list_file})")
+    p.add_argument("--n-points", type=int, default=1024, help="points per cloud")
+    p.add_argument("--shapes", type=_names, default=list(shapes.NAMES), help="procedural families, comma-separated")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda if available)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tensorframes", description="Tensor Frames normal estimation.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model (checkpoint every epoch; --resume continues)")
+    t.add_argument("--arch", default="dgcnn", choices=[a for a in ARCHS if a != "pca"])
+    t.add_argument("--mode", default="tensor_frames", choices=MODES)
+    t.add_argument("--frames", default="pca", choices=FRAMES)
+    t.add_argument("--size", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                   help="model size settings, e.g. layers=2 hidden=8x0n+4x1n")
+    t.add_argument("--epochs", type=int, default=10, help="total epochs (also when resuming)")
+    t.add_argument("--out", help="run folder (default runs/<arch>_<mode>_<frames>)")
+    t.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
+    _add_data_args(t, "trainingset_whitenoise.txt")
+    t.add_argument("--n-train", type=int, default=512, help="procedural training clouds")
+    t.add_argument("--n-val", type=int, default=28, help="procedural validation clouds")
+    t.add_argument("--noise", type=_floats, default=[0.0], help="training noise levels, e.g. 0,0.006,0.012")
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--lr-schedule", default="cosine", choices=LR_SCHEDULES)
+    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--grad-clip", type=float, default=10.0, help="max gradient norm (0: none)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    t.add_argument("--amp-dtype", default="bf16", choices=("bf16", "fp16"))
+    t.add_argument("--max-bad-steps", type=int, default=5, help="consecutive non-finite steps before stopping")
+    t.add_argument("--workers", type=int, default=0, help="data loader processes")
+    t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    t.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("eval", help="evaluate a model as given, under SO(3) and O(3), with noise")
+    which = e.add_mutually_exclusive_group(required=True)
+    which.add_argument("--checkpoint", help="a checkpoint file or a run folder")
+    which.add_argument("--pretrained", metavar="ARCH/MODE/FRAMES", help="a model in assets/checkpoints")
+    which.add_argument("--arch", choices=["pca"], help="the classical PCA baseline (no training)")
+    e.add_argument("--k", type=_ints, default=[16], help="PCA neighbourhood sizes; the best is reported")
+    e.add_argument("--rotations", type=_names, default=list(ROTATIONS), help="none,so3,o3")
+    e.add_argument("--noise", type=_floats, default=[0.0, 0.006], help="procedural test noise levels")
+    e.add_argument("--n-clouds", type=int, default=28, help="procedural test clouds")
+    e.add_argument("--seed", type=int, default=TEST_SEED, help="first test shape seed")
+    _add_data_args(e, "testset_all.txt")
+    e.add_argument("--json", nargs="?", const="-", metavar="PATH", help="JSON to PATH, or to stdout without PATH")
+    e.set_defaults(func=_eval)
+
+    x = sub.add_parser("export", help="copy a run's model (no training state) to assets/checkpoints")
+    x.add_argument("source", help="a run folder or checkpoint file")
+    x.add_argument("--to", help="folder or .pt file (default assets/checkpoints/<arch>_<mode>_<frames>.pt)")
+    x.set_defaults(func=_export)
+
+    sub.add_parser("bench", help="benchmarks (tensorframes bench --help)", add_help=False)
+    return parser
+
+
+def _record(argv: Sequence[str]) -> str:
+    """The command line as the user typed it (torchrun's form under torchrun)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        procs = os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])
+        return f"torchrun --nproc_per_node={procs} -m tensorframes_core.train " + shlex.join(list(argv)[1:])
+    return "tensorframes " + shlex.join(argv)
+
+
+def _write_json(obj: Any, path: str) -> None:
+    text = json.dumps(obj, indent=2, default=str)
+    if path == "-":
+        print(text)
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text + "\n")
+
+
+def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    config = TrainConfig(
+        arch=args.arch, mode=args.mode, frames=args.frames, size=parse_sizes(args.size), epochs=args.epochs,
+        out=args.out or f"runs/{args.arch}_{args.mode}_{args.frames}", resume=args.resume, data=args.data,
+        root=args.root, list_file=args.list_file, n_train=args.n_train, n_val=args.n_val, n_points=args.n_points,
+        noise=tuple(args.noise), shapes=tuple(args.shapes), batch_size=args.batch_size, lr=args.lr,
+        lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, grad_clip=args.grad_clip or None,
+        seed=args.seed, device=args.device, amp=not args.no_amp, amp_dtype=args.amp_dtype,
+        max_bad_steps=args.max_bad_steps, workers=args.workers, progress=not args.quiet, command=_record(argv))
+    result = train(config)
+    if int(os.environ.get("RANK", "0")) == 0:
+        val = result["val"] or {}
+        print(f"trained {result['epochs']} epochs in {result['time_s']:.1f} s "
+              f"({result['skipped_steps']} steps skipped); "
+              f"validation mean {val.get('mean', float('nan')):.2f} deg, rms {val.get('rms', float('nan')):.2f}; "
+              f"checkpoint {result['checkpoint']}")
+        if args.json:
+            _write_json(result, args.json)
+    return 0
+
+
+def _eval_data(args: argparse.Namespace):
+    if args.data == "procedural":
+        return None
+    if args.root is None:
+        raise InputError(f"--data {args.data} needs --root PATH")
+    if args.data == "modelnet40":
+        return ModelNet40Normals(args.root, "test", args.n_points)
+    return PCPNet(args.root, args.list_file, args.n_points)
+
+
+def _models(args: argparse.Namespace) -> Dict[str, Any]:
+    """``{label: model}`` to evaluate (one, or one per PCA ``k``)."""
+    if args.arch == "pca":
+        return {f"pca k={k}": build_model("pca", "baseline", k=k) for k in args.k}
+    if args.checkpoint:
+        return {args.checkpoint: load_model(args.checkpoint, map_location=args.device)}
+    from tensorframes_core.pretrained import load_pretrained
+
+    parts = args.pretrained.split("/")
+    if len(parts) not in (2, 3):
+        raise InputError(
+            f"--pretrained expects ARCH/MODE/FRAMES, e.g. dgcnn/tensor_frames/pca; got {args.pretrained!r}")
+    return {args.pretrained: load_pretrained(*parts, map_location=args.device)}
+
+
+def _eval(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    unknown = sorted(set(args.rotations) - set(ROTATIONS))
+    if unknown or not args.rotations:
+        raise InputError(f"unknown rotations {unknown}; choose from {', '.join(ROTATIONS)}")
+    args.device = resolve_device(args.device)
+    data = _eval_data(args)
+    models = _models(args)
+    runs = {label: evaluate(model, rotations=args.rotations, noise=args.noise, n_clouds=args.n_clouds,
+                            n_points=args.n_points, seed=args.seed, data=data, batch_size=args.batch_size,
+                            device=args.device, names=args.shapes)
+            for label, model in models.items()}
+    score = {label: sum(m["rms"] for m in r.values()) / len(r) for label, r in runs.items()}
+    best = min(score, key=score.get)
+    report = {"model": best, "config": models[best].config, "results": to_rows(runs[best])}
+    if len(runs) > 1:
+        report["candidates"] = {label: {"mean_rms": s} for label, s in score.items()}
+    if args.json == "-":
+        _write_json(report, "-")
+        return 0
+    if len(runs) > 1:
+        print("  ".join(f"{label}: mean rms {s:.2f}" for label, s in score.items()))
+        print(f"best: {best}")
+    else:
+        print(best)
+    print(format_table(runs[best]))
+    if args.json:
+        _write_json(report, args.json)
+    return 0
+
+
+def _export(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from tensorframes_core.pretrained import CHECKPOINT_DIR, pretrained_name
+
+    meta = load_model(args.source).checkpoint_metadata
+    target = Path(args.to) if args.to else CHECKPOINT_DIR
+    if target.suffix != ".pt":
+        target = target / f"{pretrained_name(meta['arch'], meta['mode'], meta['frames'])}.pt"
+    export_checkpoint(args.source, target)
+    print(f"exported {args.source} -> {target}")
+    return 0
+
+
+def _bench(argv: Sequence[str]) -> int:
+    try:
+        bench = importlib.import_module("tensorframes_core.bench")
+    except ModuleNotFoundError as exc:
+        if exc.name != "tensorframes_core.bench":
+            raise
+        print("error: the benchmarks are not part of this installation (tensorframes_core/bench.py is missing)",
+              file=sys.stderr)
+        return 2
+    return int(bench.main(list(argv)) or 0)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run ``tensorframes ARGS``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["bench"]:
+            return _bench(argv[1:])
+        args = build_parser().parse_args(argv)
+        return args.func(args, argv)
+    except TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as exc:  # InputError and CheckpointError are ValueErrors
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted (continue a training run with --resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Pretrained normal estimators shipped in ``assets/checkpoints/<arch>_<mode>_<frames>.pt`` (never downloaded).
+
+Make one with ``tensorframes train ... --out runs/x`` then ``tensorframes export runs/x``.
+
+>>> isinstance(available_pretrained(), list)
+True
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+import torch
+from torch import nn
+
+from tensorframes_core.train.checkpoint import CheckpointError, load_model, sidecar
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
+
+
+def pretrained_name(arch: str, mode: str, frames: str) -> str:
+    """The file stem of a pretrained model.
+
+    >>> pretrained_name("dgcnn", "tensor_frames", "pca")
+    'dgcnn_tensor_frames_pca'
+    """
+    return f"{arch}_{mode}_{frames}"
+
+
+def available_pretrained(root: Optional[Union[str, Path]] = None) -> List[Dict[str, Any]]:
+    """The pretrained models in ``root`` (default :data:`CHECKPOINT_DIR`), from their sidecar JSON:
+    ``name``, ``path``, ``arch``, ``mode``, ``frames``, ``epoch``, ``metrics``, ``data``, ``created``."""
+    folder = Path(root) if root is not None else CHECKPOINT_DIR
+    found = []
+    for path in sorted(folder.glob("*.pt")):
+        try:
+            meta = json.loads(sidecar(path).read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(meta, dict):
+            continue
+        found.append({"name": path.stem, "path": str(path),
+                      **{k: meta.get(k) for k in ("arch", "mode", "frames", "epoch", "metrics", "data", "created")}})
+    return found
+
+
+def load_pretrained(
+    arch: str = "dgcnn",
+    mode: str = "tensor_frames",
+    frames: str = "pca",
+    map_location: Optional[Union[str, torch.device]] = None,
+    root: Optional[Union[str, Path]] = None,
+) -> nn.Module:
+    """The pretrained ``arch``/``mode``/``frames`` model in eval mode (checked like any checkpoint);
+    :class:`~tensorframes_core.train.checkpoint.CheckpointError` listing what exists if it is missing."""
+    folder = Path(root) if root is not None else CHECKPOINT_DIR
+    path = folder / f"{pretrained_name(arch, mode, frames)}.pt"
+    if not path.is_file():
+        listing = ", ".join(f"{e['arch']}/{e['mode']}/{e['frames']}" for e in available_pretrained(folder)) or (
+            "none (make one with `tensorframes train` then `tensorframes export`)")
+        raise CheckpointError(f"no pretrained {arch}/{mode}/{frames} model at {path}; available: {listing}")
+    return load_model(path, map_location=map_location)

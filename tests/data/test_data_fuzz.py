@@ -1,0 +1,38 @@
+"""Fuzz: random bytes, bit flips and truncations of valid files give a cloud or InputError only."""
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tensorframes_core.data import FORMATS, InputError, PointCloud, load_point_cloud
+
+
+def mutate(data: st.DataObject, base: bytes) -> bytes:
+    kind = data.draw(st.sampled_from(["random", "flip", "truncate"]))
+    if kind == "random":
+        return data.draw(st.binary(max_size=600))
+    if kind == "truncate":
+        return base[: data.draw(st.integers(0, len(base)))]
+    out = bytearray(base)
+    flips = st.lists(st.tuples(st.integers(0, len(base) - 1), st.integers(0, 7)), min_size=1, max_size=8)
+    for pos, bit in data.draw(flips):
+        out[pos] ^= 1 << bit
+    return bytes(out)
+
+
+@pytest.mark.parametrize("ext", FORMATS)
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_loader_never_raises_anything_but_input_error(valid_files, ext, data):
+    blob = mutate(data, valid_files[ext])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            cloud = load_point_cloud(blob, filename="fuzz" + ext, n_points=32)
+        except InputError:
+            return
+    assert isinstance(cloud, PointCloud)
+    assert cloud.pos.isfinite().all() and 8 <= len(cloud) <= 32
+    if cloud.normals is not None:
+        assert cloud.normals.isfinite().all()

@@ -1,0 +1,82 @@
+"""Building blocks of the models: normalisation, unit vectors, frame-aware interpolation, pooled kNN."""
+import torch
+
+from conftest import surface_cloud
+from tensorframes_core.equivariance import random_orthogonal
+from tensorframes_core.graph import knn, knn_graph
+from tensorframes_core.models import build_model
+from tensorframes_core.models.base import normalise_clouds, unit_vectors
+from tensorframes_core.models.dgcnn import dense_neighbours, knn_in_pool
+from tensorframes_core.models.pointnet2 import FrameInterpolation, nearest_to_origin
+from tensorframes_core.nn import to_local
+
+DT = torch.float64
+
+
+def test_normalise_clouds_per_cloud_and_not_in_place():
+    pos = torch.cat([surface_cloud(30, 0), surface_cloud(20, 1) * 1e3 + 7.0])
+    batch = torch.cat([torch.zeros(30), torch.ones(20)]).long()
+    before = pos.clone()
+    p = normalise_clouds(pos, batch, 2)
+    assert torch.equal(pos, before)
+    for b in (0, 1):
+        q = p[batch == b]
+        torch.testing.assert_close(q.mean(0), torch.zeros(3, dtype=DT), atol=1e-12, rtol=0)
+        torch.testing.assert_close(q.pow(2).sum(-1).mean(), torch.tensor(1.0, dtype=DT))
+
+
+def test_unit_vectors_safe_at_zero_with_finite_gradient():
+    y = torch.tensor([[0.0, 0.0, 0.0], [1e-30, 0.0, 0.0], [0.0, 2.0, 0.0]], dtype=DT, requires_grad=True)
+    out = unit_vectors(y)
+    torch.testing.assert_close(out.norm(dim=-1), torch.ones(3, dtype=DT))
+    out.sum().backward()
+    assert torch.isfinite(y.grad).all()
+
+
+def test_interpolation_moves_features_into_the_target_frame_first():
+    g = torch.Generator().manual_seed(0)
+    pos_src, pos_dst = torch.randn(12, 3, dtype=DT, generator=g), torch.randn(5, 3, dtype=DT, generator=g)
+    R_src, R_dst = random_orthogonal(12, dtype=DT, generator=g), random_orthogonal(5, dtype=DT, generator=g)
+    field = torch.randn(1, 3, dtype=DT, generator=g).expand(12, 3)  # one global vector everywhere
+    feats = torch.cat([torch.randn(12, 1, dtype=DT, generator=g), to_local(field, "1x1n", R_src)], -1)
+    edge_index = knn(pos_src, pos_dst, 3)
+    out = FrameInterpolation("1x0n+1x1n")(feats, pos_src, pos_dst, edge_index, frames=(R_src, R_dst))
+    torch.testing.assert_close(out[:, 1:], to_local(field[:5], "1x1n", R_dst))  # the same vector, seen from i
+    j, i = edge_index
+    w = 1 / (pos_src[j] - pos_dst[i]).pow(2).sum(-1)
+    scalar = torch.zeros(5, dtype=DT).index_add_(0, i, w * feats[j, 0]) / torch.zeros(5, dtype=DT).index_add_(0, i, w)
+    torch.testing.assert_close(out[:, 0], scalar)
+    plain = FrameInterpolation("1x0n+1x1n", frame_transform=False)(feats, pos_src, pos_dst, edge_index, (R_src, R_dst))
+    assert not torch.allclose(plain[:, 1:], out[:, 1:])
+
+
+def test_interpolation_copies_a_coincident_source():
+    pos = torch.randn(6, 3, dtype=DT)
+    R = random_orthogonal(6, dtype=DT)
+    x = torch.randn(6, 4, dtype=DT)
+    out = FrameInterpolation("1x0n+1x1n")(x, pos, pos[:2], knn(pos, pos[:2], 3), frames=(R, R[:2]))
+    torch.testing.assert_close(out, x[:2])
+
+
+def test_nearest_to_origin_per_cloud():
+    pos = torch.tensor([[2.0, 0, 0], [0.5, 0, 0], [0, 0, 0.1], [0, 3, 0]])
+    assert nearest_to_origin(pos, torch.tensor([0, 0, 1, 1]), 2).tolist() == [1, 2]
+
+
+def test_knn_in_a_full_pool_is_the_plain_knn():
+    space = torch.randn(40, 7, dtype=DT)
+    batch = torch.arange(2).repeat_interleave(20)
+    pool = dense_neighbours(knn_graph(space[:, :3], 20, batch, loop=True), 40, 25)
+    assert ((pool >= 0).sum(1) == 20).all()  # each cloud's 20 points, padded to 25
+    def as_set(ei):
+        return set(map(tuple, ei.T.tolist()))
+    assert as_set(knn_in_pool(space, pool, 5)) == as_set(knn_graph(space, 5, batch, loop=True))
+
+
+def test_dgcnn_global_search_option_is_equivariant_too():
+    from tensorframes_core.equivariance import assert_equivariant
+    from torch_geometric.data import Data
+    torch.manual_seed(0)
+    model = build_model("dgcnn", "tensor_frames", knn_pool=0, hidden="4x0n+2x1n", layers=2, k=8).double().eval()
+    assert_equivariant(lambda p: model(Data(pos=p)), surface_cloud(48), trials=4, atol=1e-8,
+                       generator=torch.Generator().manual_seed(0))
