@@ -58,7 +58,7 @@ def three_nn_frames(pos: Tensor, batch: Optional[Tensor] = None) -> Frames:
     if pos.dim() != 2 or pos.shape[1] != 3:
         raise ValueError(f"three_nn_frames needs pos of shape (N, 3), got {tuple(pos.shape)}")
     n = pos.shape[0]
-    tiny = torch.finfo(pos.dtype).eps ** 0.5
+    tiny = 64 * torch.finfo(pos.dtype).eps
     offsets = torch.zeros(n, 3, 3, dtype=pos.dtype, device=pos.device)
     counts = torch.zeros(n, dtype=torch.long, device=pos.device)
     src, dst = knn_graph(pos, 3, batch)

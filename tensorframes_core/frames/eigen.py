@@ -1,4 +1,4 @@
-"""Closed-form eigen-decomposition of batched symmetric 3x3 matrices (no cuSOLVER, no NaN at ties)."""
+"""Eigen-decomposition of batched symmetric matrices: closed form for 3x3 (no cuSOLVER, no NaN at ties)."""
 from __future__ import annotations
 
 import math
@@ -11,71 +11,78 @@ Tensor = torch.Tensor
 EIGH_CHUNK = 65_535  # cuSOLVER's batched eigh fails from 65,536 matrices on
 
 
-def symmetric_eig3(A: Tensor) -> Tuple[Tensor, Tensor]:
-    """Eigenvalues (ascending) ``(..., 3)`` and eigenvectors as ROWS ``(..., 3, 3)`` of symmetric ``A``.
+def _det3(M: Tensor) -> Tensor:
+    """Determinant of ``(..., 3, 3)`` by cofactors (``torch.linalg.det`` would run a batched LU)."""
+    return (M[..., 0, 0] * (M[..., 1, 1] * M[..., 2, 2] - M[..., 1, 2] * M[..., 2, 1])
+            - M[..., 0, 1] * (M[..., 1, 0] * M[..., 2, 2] - M[..., 1, 2] * M[..., 2, 0])
+            + M[..., 0, 2] * (M[..., 1, 0] * M[..., 2, 1] - M[..., 1, 1] * M[..., 2, 0]))
 
-    Eigenvalues by the trigonometric formula; the extreme eigenvectors from the largest cross product
-    of two rows of ``A - lambda I`` (re-orthogonalised); the
-    middle one completes the basis. Degenerate eigenvalues give some orthonormal basis of their space
-    (callers detect the degeneracy from the gaps). Never NaN.
+
+def _unit(v: Tensor) -> Tensor:
+    return v / v.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(v.dtype).tiny)
+
+
+def _null_vector(M: Tensor) -> Tensor:
+    """Unit vector spanning the null space of a rank-2 symmetric ``M``: the longest cross product of
+    two of its rows (``e_x`` when ``M`` is ~0, i.e. a fully degenerate matrix)."""
+    r0, r1, r2 = M[..., 0, :], M[..., 1, :], M[..., 2, :]
+    candidates = torch.stack([torch.linalg.cross(r0, r1), torch.linalg.cross(r0, r2), torch.linalg.cross(r1, r2)], -2)
+    norms = candidates.norm(dim=-1)
+    best = norms.argmax(dim=-1, keepdim=True)
+    v = candidates.gather(-2, best[..., None].expand(*best.shape, 3)).squeeze(-2)
+    fallback = torch.zeros_like(v)
+    fallback[..., 0] = 1.0
+    return torch.where(norms.gather(-1, best) > torch.finfo(M.dtype).tiny, _unit(v), fallback)
+
+
+def symmetric_eig3(A: Tensor) -> Tuple[Tensor, Tensor]:
+    """Ascending eigenvalues ``(..., 3)`` and orthonormal eigenvectors as ROWS ``(..., 3, 3)`` of
+    symmetric ``A: (..., 3, 3)`` (float32 or float64).
+
+    Robust closed form (Eberly's method): trigonometric eigenvalues; the eigenvector of the eigenvalue
+    farthest from the other two as the null vector of ``A - lambda I`` (that eigenvalue is the accurate
+    one); the remaining pair from the exactly diagonalised 2x2 problem in the orthogonal plane, so
+    near-equal eigenvalues keep full accuracy and exactly equal ones give some orthonormal basis of
+    their space (callers detect ties from the gaps). Never NaN, differentiable away from ties.
 
     >>> w, V = symmetric_eig3(torch.diag(torch.tensor([3.0, 1.0, 2.0])))
-    >>> torch.allclose(w, torch.tensor([1.0, 2.0, 3.0]))
-    True
-    >>> V.abs().round()
+    >>> w
+    tensor([1., 2., 3.])
+    >>> V.abs()
     tensor([[0., 1., 0.],
             [0., 0., 1.],
             [1., 0., 0.]])
     """
     tiny = torch.finfo(A.dtype).tiny
     scale = A.abs().amax(dim=(-1, -2), keepdim=True).clamp_min(tiny)
-    A = A / scale  # well-scaled for every dtype
-    a00, a11, a22 = A[..., 0, 0], A[..., 1, 1], A[..., 2, 2]
-    a01, a02, a12 = A[..., 0, 1], A[..., 0, 2], A[..., 1, 2]
-    q = (a00 + a11 + a22) / 3
-    p1 = a01**2 + a02**2 + a12**2
-    p2 = (a00 - q) ** 2 + (a11 - q) ** 2 + (a22 - q) ** 2 + 2 * p1
-    p = torch.sqrt(p2 / 6).clamp_min(tiny)
+    A = A / scale  # entries in [-1, 1]: no overflow or underflow below, for any scale
     eye = torch.eye(3, dtype=A.dtype, device=A.device)
-    B = (A - q[..., None, None] * eye) / p[..., None, None]
-    r = (torch.linalg.det(B) / 2).clamp(-1.0, 1.0)
-    phi = torch.acos(r) / 3
+    q = A.diagonal(dim1=-2, dim2=-1).mean(-1)
+    B = A - q[..., None, None] * eye
+    p = (B.square().sum((-1, -2)) / 6).sqrt().clamp_min(tiny)
+    phi = torch.acos((_det3(B / p[..., None, None]) / 2).clamp(-1.0, 1.0)) / 3
     lam_max = q + 2 * p * torch.cos(phi)
     lam_min = q + 2 * p * torch.cos(phi + 2 * math.pi / 3)
     lam_mid = 3 * q - lam_max - lam_min
-    v_min = _null_vector(A - lam_min[..., None, None] * eye)
-    v_max = _null_vector(A - lam_max[..., None, None] * eye)
-    # make v_max exactly orthogonal to v_min (Gram-Schmidt; fallback axis if it collapses)
-    v_max = v_max - (v_max * v_min).sum(-1, keepdim=True) * v_min
-    v_max = _normalise_or_any_orthogonal(v_max, v_min)
-    v_mid = torch.linalg.cross(v_max, v_min)
-    values = torch.stack([lam_min, lam_mid, lam_max], dim=-1) * scale[..., 0]
-    return values, torch.stack([v_min, v_mid, v_max], dim=-2)
-
-
-def _null_vector(M: Tensor) -> Tensor:
-    """Unit vector (approximately) in the null space of rank-2 symmetric ``M``: the longest cross
-    product of two of its rows; a canonical axis when ``M`` is ~0."""
-    r0, r1, r2 = M[..., 0, :], M[..., 1, :], M[..., 2, :]
-    candidates = torch.stack([torch.linalg.cross(r0, r1), torch.linalg.cross(r0, r2), torch.linalg.cross(r1, r2)], -2)
-    norms = candidates.norm(dim=-1)
-    best = norms.argmax(dim=-1, keepdim=True)
-    v = candidates.gather(-2, best[..., None].expand(*best.shape, 3)).squeeze(-2)
-    n = norms.gather(-1, best)
-    fallback = torch.zeros_like(v)
-    fallback[..., 0] = 1.0
-    ok = n > torch.finfo(M.dtype).eps ** 2
-    return torch.where(ok, v / n.clamp_min(torch.finfo(M.dtype).tiny), fallback)
-
-
-def _normalise_or_any_orthogonal(v: Tensor, w: Tensor) -> Tensor:
-    """``v / |v|``, or a deterministic unit vector orthogonal to unit ``w`` when ``v`` is ~0."""
-    n = v.norm(dim=-1, keepdim=True)
-    axis = torch.zeros_like(w)
-    axis.scatter_(-1, w.abs().argmin(dim=-1, keepdim=True), 1.0)
-    other = axis - (axis * w).sum(-1, keepdim=True) * w
-    other = other / other.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(w.dtype).tiny)
-    return torch.where(n > torch.finfo(v.dtype).eps ** 0.5, v / n.clamp_min(torch.finfo(v.dtype).tiny), other)
+    # the eigenvalue with the larger gap to the middle one is the well-separated, accurate one
+    max_apart = (lam_max - lam_mid) >= (lam_mid - lam_min)
+    lam = torch.where(max_apart, lam_max, lam_min)
+    w = _null_vector(A - lam[..., None, None] * eye)
+    # orthonormal basis (u, v) of the plane orthogonal to w, then the 2x2 problem there
+    axis = torch.zeros_like(w).scatter_(-1, w.abs().argmin(dim=-1, keepdim=True), 1.0)
+    u = _unit(torch.linalg.cross(w, axis))
+    v = torch.linalg.cross(w, u)
+    Au, Av = (A @ u[..., None])[..., 0], (A @ v[..., None])[..., 0]
+    a, b, c = (u * Au).sum(-1), (u * Av).sum(-1), (v * Av).sum(-1)
+    theta = 0.5 * torch.atan2(2 * b, a - c)
+    cos, sin = torch.cos(theta)[..., None], torch.sin(theta)[..., None]
+    e1, e2 = cos * u + sin * v, cos * v - sin * u  # e1: the larger eigenvalue of the pair
+    vectors = torch.stack([w, e1, e2], dim=-2)
+    values = ((vectors @ A) * vectors).sum(-1)  # Rayleigh quotients
+    order = values.argsort(dim=-1)
+    values = values.gather(-1, order)
+    vectors = vectors.gather(-2, order[..., None].expand_as(vectors))
+    return values * scale[..., 0], vectors
 
 
 def symmetric_eig(A: Tensor) -> Tuple[Tensor, Tensor]:
@@ -89,13 +96,15 @@ def symmetric_eig(A: Tensor) -> Tuple[Tensor, Tensor]:
 
 
 def chunked_eigh(A: Tensor) -> Tuple[Tensor, Tensor]:
-    """``torch.linalg.eigh`` in chunks of 65,535 (cuSOLVER's limit); eigenvectors returned as rows."""
-    values, vectors = [], []
-    for chunk in A.split(EIGH_CHUNK):
-        w, V = torch.linalg.eigh(chunk)
-        values.append(w)
-        vectors.append(V.transpose(-1, -2))
-    if not values:
-        d = A.shape[-1]
+    """``torch.linalg.eigh`` in chunks of 65,535 (cuSOLVER's limit); eigenvectors returned as rows.
+
+    >>> w, V = chunked_eigh(torch.diag(torch.tensor([2.0, 1.0]))[None])
+    >>> w, V.abs()
+    (tensor([[1., 2.]]), tensor([[[0., 1.],
+             [1., 0.]]]))
+    """
+    d = A.shape[-1]
+    if A.shape[0] == 0:
         return A.new_zeros(0, d), A.new_zeros(0, d, d)
-    return torch.cat(values), torch.cat(vectors)
+    values, vectors = zip(*(torch.linalg.eigh(chunk) for chunk in A.split(EIGH_CHUNK)))
+    return torch.cat(values), torch.cat(vectors).transpose(-1, -2)

@@ -21,8 +21,9 @@ class LearnedFrames(nn.Module):
         v_{c,i} = \sum_j w_c(s_{ij})\, \frac{x_j - x_i}{|x_j - x_i|}\, u\!\left(\frac{|x_j - x_i|}{r_i}\right),
         \quad c = 1, 2, 3
 
-    with ``w`` an MLP on invariant scalars ``s_ij`` (distance over the neighbourhood's mean distance,
-    and the nodes' invariant features ``x``), ``r_i`` the largest neighbour distance and ``u`` a smooth
+    with ``w_c = MLP_c(s_ij) + s_ij^{c-1}``, an MLP on invariant scalars ``s_ij`` (distance over the
+    neighbourhood's mean distance, and the nodes' invariant features ``x``) plus distinct fixed terms
+    that keep the three vectors apart at initialisation, ``r_i`` the largest neighbour distance and ``u`` a smooth
     envelope. Gram-Schmidt of ``v_1, v_2`` gives ``e_1, e_2``; ``e_3 = e_1 x e_2`` is flipped by the sign
     of ``e_3 . v_3``: a cross product alone is only SO(3)-equivariant. Degenerate neighbourhoods fall
     back deterministically (counted); gradients stay finite.
@@ -58,7 +59,9 @@ class LearnedFrames(nn.Module):
             if x is None or x.shape != (n, self.in_scalars):
                 raise ValueError(f"x must be (N, {self.in_scalars}) invariant scalars")
             scalars += [x[dst], x[src]]
-        w = self.weights(torch.cat(scalars, -1))  # (E, 3)
+        s = scalars[0]
+        # distinct fixed components (1, s, s^2) keep v_1, v_2, v_3 apart at initialisation
+        w = self.weights(torch.cat(scalars, -1)) + torch.cat([torch.ones_like(s), s, s * s], -1)  # (E, 3)
         t = (dist / radius[dst]).clamp(max=1.0)
         envelope = 0.5 * (torch.cos(torch.pi * t) + 1.0)
         v = scatter(w[:, :, None] * (rel / dist)[:, None, :] * envelope[:, :, None], dst, 0, dim_size=n, reduce="sum")
@@ -68,7 +71,7 @@ class LearnedFrames(nn.Module):
 def _gram_schmidt_o3(v1: Tensor, v2: Tensor, v3: Tensor) -> Frames:
     """Rows ``e1, e2, +-e1 x e2`` from equivariant ``v1, v2`` and the handedness vector ``v3``."""
     eps = torch.finfo(v1.dtype).eps
-    tol = eps**0.5
+    tol = eps**0.75  # float32: 6e-6, float64: 2e-12: kept unless rounding could flip it
     scale = (v1.norm(dim=-1) + v2.norm(dim=-1) + v3.norm(dim=-1)).detach().clamp_min(torch.finfo(v1.dtype).tiny)
     v1, v2, v3 = (v / scale[:, None] for v in (v1, v2, v3))  # O(1) vectors: eps below is negligible
     n1 = (v1.square().sum(-1, keepdim=True) + eps**2).sqrt()
@@ -76,6 +79,8 @@ def _gram_schmidt_o3(v1: Tensor, v2: Tensor, v3: Tensor) -> Frames:
     v2 = v2 - (v2 * e1).sum(-1, keepdim=True) * e1
     n2 = (v2.square().sum(-1, keepdim=True) + eps**2).sqrt()
     e2 = v2 / n2
+    e2 = e2 - (e2 * e1).sum(-1, keepdim=True) * e1  # Gram-Schmidt twice: orthogonal to rounding
+    e2 = e2 / (e2.square().sum(-1, keepdim=True) + eps**2).sqrt()
     e3 = torch.linalg.cross(e1, e2)
     side = (e3 * v3).sum(-1, keepdim=True)
     e3 = e3 * torch.where(side < 0, -1.0, 1.0).to(e3.dtype)

@@ -1,7 +1,7 @@
 """PCA frames: the classical local frame whose first axis is the PCA normal."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 
@@ -18,20 +18,26 @@ def _sum(values: Tensor, index: Tensor, n: int) -> Tensor:
     return scatter(values, index, 0, dim_size=n, reduce="sum")
 
 
-def _tolerance(dtype: torch.dtype) -> float:
-    """Relative margin below which an eigen-gap or a sign is treated as undetermined."""
-    return 3 * torch.finfo(dtype).eps ** 0.5  # float32: 1e-3, float64: 4.5e-8
+def _tolerances(axis_gap: Tensor) -> Tuple[float, Tensor]:
+    """Thresholds below which an axis (its relative eigen-gap) or its sign (its relative moment) counts
+    as undetermined. An eigenvector's rounding error is ~eps / gap: gaps under sqrt(eps) are refused
+    (float32: 3.5e-4, float64: 1.5e-8), and a moment must clear what that error and rounding could flip."""
+    eps = torch.finfo(axis_gap.dtype).eps
+    return eps**0.5, 64 * eps + 4 * eps / axis_gap.clamp_min(eps**0.5)
 
 
 @torch.no_grad()
 def pca_frames(pos: Tensor, k: int = 16, batch: Optional[Tensor] = None) -> Frames:
-    """Frames from the covariance of each point's ``k`` nearest neighbours (the point not counted).
+    """Frames from the scatter ``C_i = sum_j (x_j - x_i)(x_j - x_i)^T`` of each point's ``k`` nearest
+    neighbours (the point itself not counted; smaller clouds use what they have).
 
-    Rows are eigenvectors in order of increasing variance, so row 0 is the PCA normal. Each axis e is
-    signed so that the first moment ``sum_j e.(x_j - x_i)`` is positive (the third moment when the first
-    is ~0). Equivariant, ``R(pos @ Q.T) = R(pos) @ Q.T`` for Q in O(d), wherever the eigen-gaps and the
-    moments are clear of zero; elsewhere a deterministic fallback fires (counted in ``fallback_mask``):
-    ambiguous axes are taken from the standard basis. ``pos: (N, d)`` -> ``Frames`` with ``(N, d, d)``.
+    Rows are eigenvectors of ``C_i`` by increasing variance, so row 0 is the PCA normal. Each axis e is
+    signed so that the first moment ``sum_j e.(x_j - x_i)`` is positive (the third moment
+    ``sum_j (e.(x_j - x_i))^3`` when the first is ~0). Equivariant, ``R(pos @ Q.T) = R(pos) @ Q.T`` for
+    Q in O(d), wherever the relative eigen-gaps and moments clear their tolerances (``_tolerances``);
+    elsewhere a deterministic fallback fires (counted in ``fallback_mask``): undetermined axes come from the
+    standard basis. ``quality`` is the smallest relative gap or moment used. Closed-form eigen-solver
+    for d = 3, ``torch.linalg.eigh`` otherwise; no gradient. ``pos: (N, d)`` -> ``Frames`` ``(N, d, d)``.
 
     >>> pos = torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 2, 0], [0, 0, 3], [1, 1, 1]])
     >>> f = pca_frames(pos, k=4)
@@ -43,33 +49,28 @@ def pca_frames(pos: Tensor, k: int = 16, batch: Optional[Tensor] = None) -> Fram
     if not pos.is_floating_point():
         raise ValueError("pos must be a floating-point tensor")
     n, d = pos.shape
-    work = pos.float() if pos.dtype in (torch.float16, torch.bfloat16) else pos
-    edge_index = knn_graph(work, k, batch)
-    src, dst = edge_index
-    rel = work[src] - work[dst]  # (E, d)
-    cov = _sum(rel[:, :, None] * rel[:, None, :], dst, n)  # (N, d, d)
-    values, axes = symmetric_eig(cov)  # ascending, rows
-    tol = _tolerance(work.dtype)
-    top = values[:, -1:].clamp_min(torch.finfo(work.dtype).tiny)
-    gaps = (values[:, 1:] - values[:, :-1]) / top  # (N, d-1)
-    # axis a is determined by the eigen-gaps on both of its sides
-    gap_ok = torch.ones(n, d, dtype=torch.bool, device=pos.device)
-    gap_ok[:, :-1] &= gaps > tol
-    gap_ok[:, 1:] &= gaps > tol
-    gap_ok &= values[:, -1:] > 0
-    proj = torch.einsum("nad,nd->na", axes[dst], rel)  # (E, d): neighbour offsets in the local axes
+    work = pos.to(torch.promote_types(pos.dtype, torch.float32))  # half precision: compute in float32
     tiny = torch.finfo(work.dtype).tiny
-    dist = rel.norm(dim=-1, keepdim=True)
-    first = _sum(proj, dst, n) / _sum(dist, dst, n).clamp_min(tiny)
-    third = _sum(proj**3, dst, n) / _sum(dist**3, dst, n).clamp_min(tiny)
-    use_first = first.abs() > tol
-    use_third = ~use_first & (third.abs() > tol)
-    sign_ok = use_first | use_third
-    sign = torch.where(use_first, first.sign(), torch.where(use_third, third.sign(), torch.ones_like(first)))
-    axes = axes * sign[..., None]
-    matrices, fallback = repair_axes(axes, gap_ok, sign_ok)
-    margin = torch.where(use_first, first.abs(), third.abs()).amin(-1)
-    quality = torch.where(fallback, torch.zeros_like(margin), torch.minimum(gaps.amin(-1), margin))
+    src, dst = knn_graph(work, k, batch)
+    rel = work[src] - work[dst]  # (E, d): only relative positions, so translations drop out
+    values, axes = symmetric_eig(_sum(rel[:, :, None] * rel[:, None, :], dst, n))  # ascending, rows
+    # an axis is determined by the relative eigen-gaps on both of its sides
+    gaps = (values[:, 1:] - values[:, :-1]) / values[:, -1:].clamp_min(tiny)  # (N, d-1)
+    axis_gap = torch.minimum(torch.cat([gaps[:, :1], gaps], 1), torch.cat([gaps, gaps[:, -1:]], 1))  # (N, d)
+    gap_tol, sign_tol = _tolerances(axis_gap)
+    axis_ok = (axis_gap > gap_tol) & (values[:, -1:] > 0)
+    # sign: first moment (linear, so from the summed offsets), third moment where the first is ~0
+    dist = rel.norm(dim=-1)
+    first = (axes @ _sum(rel, dst, n)[..., None])[..., 0] / _sum(dist, dst, n).clamp_min(tiny)[:, None]
+    third = torch.zeros_like(first)
+    weak = (first.abs() <= sign_tol).any(dim=1)
+    if bool(weak.any()):
+        e = weak[dst]
+        proj = (axes[dst[e]] @ rel[e][..., None])[..., 0]  # (E', d): offsets in the local axes
+        third = _sum(proj**3, dst[e], n) / _sum(dist[e] ** 3, dst[e], n).clamp_min(tiny)[:, None]
+    use_first = first.abs() > sign_tol
+    sign_ok = use_first | (third.abs() > sign_tol)
+    moment = torch.where(use_first, first, third)
+    matrices, fallback = repair_axes(axes * torch.where(sign_ok, moment.sign(), 1.0)[..., None], axis_ok, sign_ok)
+    quality = torch.where(fallback, 0.0, torch.minimum(axis_gap, moment.abs()).amin(dim=1))
     return Frames(matrices.to(pos.dtype), quality.to(pos.dtype), fallback)
-
-
