@@ -1,7 +1,91 @@
-"""Tensor Frames Explorer (placeholder page until the explorer lands)."""
-import streamlit as st
+"""Tensor Frames Explorer: ``streamlit run app/main.py``. Layout and wiring only."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app import controls, panels, pipeline, scene, sections  # noqa: E402
+from app.errors import step  # noqa: E402
 
 st.set_page_config(page_title="Tensor Frames Explorer", layout="wide")
+st.session_state["_tfe_run"] = st.session_state.get("_tfe_run", 0) + 1
+controls.init_state(st.query_params.to_dict())
+
+
+def load_cloud(s):
+    """The input cloud; a bad upload shows an error and keeps the last good cloud."""
+    if s.source == "upload":
+        upload = st.session_state.get("upload")
+        if upload is None:
+            st.info("Choose a file in the sidebar, or switch back to the shape gallery. Meanwhile showing the last cloud.")
+            return st.session_state.get("_tfe_last_cloud") or pipeline.gallery_cloud(s.shape, s.n_points, 0.0, s.seed)
+        cloud = pipeline.uploaded_cloud(upload.getvalue(), upload.name, s.n_points)
+    else:
+        cloud = pipeline.gallery_cloud(s.shape, s.n_points, s.noise, s.seed)
+    for notice in cloud.notices:
+        st.warning(notice, icon=":material/content_cut:")
+    st.session_state["_tfe_last_cloud"] = cloud
+    return cloud
+
+
+def load_model(s):
+    """(model, effective settings): an in-session trained model if chosen, else the shared one."""
+    if s.weights != "default":
+        loaded, job = sections.trained_model(s.weights)
+        return loaded, s.replace(arch=job.arch, mode=job.mode, frames=job.frames)
+    return pipeline.shared_model(s.arch, s.mode, s.frames), s
+
+
 st.title("Tensor Frames Explorer")
-st.write("Make any message-passing network O(3)-equivariant, and see why it works.")
-st.info("The interactive explorer is being built. The library is usable now: see README.md.")
+st.markdown("Rotate or mirror a point cloud and watch whether a network's predicted normals turn with it. "
+            "**Tensor frames** make any message-passing network do exactly that.")
+settings = controls.sidebar(trained=sorted(st.session_state.get(sections.TRAINED, {})))
+controls.sync_url(settings)
+sections.tour()
+
+results = loaded = scene_ = None
+with step("loading the input") as loading:
+    cloud = load_cloud(settings)
+if not loading.ok:
+    cloud = st.session_state.get("_tfe_last_cloud")
+    if cloud is None:
+        with step("loading the gallery shape"):
+            cloud = pipeline.gallery_cloud(settings.shape, settings.n_points, settings.noise, settings.seed)
+    if cloud is not None:
+        st.caption(f"Showing “{cloud.name}” meanwhile.")
+with step("running the model"):
+    if cloud is not None:
+        loaded, settings = load_model(settings)
+        with st.spinner("Running the model…"):
+            results = pipeline.run(cloud, pipeline.transform_of(settings), loaded)
+if results is not None:
+    with step("showing the equivariance numbers"):
+        panels.equivariance(results, loaded, settings)
+tab_views, tab_charts, tab_train, tab_export = st.tabs(["3D views", "Charts", "Train a model", "Export"])
+with tab_views:
+    if results is not None:
+        with step("drawing the 3D views"):
+            scene_ = scene.build_scene(results, settings)
+            panels.views(scene_, settings)
+        if settings.show_messages:
+            with step("showing the message"):
+                panels.message_panel(results, settings)
+with tab_charts:
+    if results is not None:
+        with step("computing the charts"):
+            sections.charts_tab(results, loaded, settings, cloud)
+with tab_train:
+    with step("training"):
+        sections.train_tab()
+with tab_export:
+    if scene_ is not None:
+        with step("preparing the downloads"):
+            sections.export_tab(results, scene_)
+
+st.markdown(f"<div id='tfe-ready' data-run='{st.session_state['_tfe_run']}'></div>", unsafe_allow_html=True)

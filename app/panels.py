@@ -1,0 +1,137 @@
+"""Page sections built from pipeline results: the equivariance verdict, the 3D views, the message table."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from app import render
+from app.pipeline import LoadedModel, Results, device_label
+from app.scene import Scene, message, neighbourhood_scene
+from app.settings import ARCH_LABELS, MODE_LABELS, Settings
+
+EXACT, CLOSE = 1e-4, 5e-2
+VIEW_KEY = "tfe-views"
+
+
+def sci(x: float) -> str:
+    """``2.3e-07`` as ``2.3 × 10⁻⁷`` (readable from the back of a classroom).
+
+    >>> sci(2.3e-07), sci(0.0)
+    ('2.3 × 10⁻⁷', '0')
+    """
+    if x == 0:
+        return "0"
+    mantissa, exponent = f"{x:.1e}".split("e")
+    sup = str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{mantissa} × 10{sup}"
+
+
+def verdict(res: Results, identity: bool) -> tuple[str, str]:
+    """(colour, plain-language sentence) for the equivariance of ``res``."""
+    error, n_fallback = res.eq_error, int(res.fallback_any.sum())
+    if identity:
+        return "#546e7a", "g is the identity, so there is nothing to test yet: rotate or reflect the input."
+    if error < EXACT:
+        return "#2e7d32", ("Equivariant. Transforming the input transforms the predicted normals in exactly the same "
+                           "way; the difference is floating-point round-off.")
+    if res.gap_deg.max() < 0.01:
+        return "#2e7d32", ("Equivariant up to sign. As lines the normals agree exactly, but some point the other way "
+                           "(n and −n are the same unoriented normal), where the frame's orientation is ambiguous.")
+    if n_fallback and res.eq_error_regular < CLOSE:
+        where = "the point" if n_fallback == 1 else f"the {n_fallback} points"
+        return "#f9a825", (f"Equivariant except around {where} where the local frame is degenerate "
+                           f"(highlighted in pink): there the fallback frame cannot follow the transform. Away from them "
+                           f"the error is {sci(res.eq_error_regular)}.")
+    if error < CLOSE:
+        return "#f9a825", f"Almost equivariant: the prediction moves with the input up to {100 * error:.1f}%."
+    return "#c62828", (f"Not equivariant. Transforming the input changes the prediction by {100 * error:.0f}%: "
+                       "this model sees the orientation of the object.")
+
+
+def model_caption(loaded: LoadedModel, s: Settings) -> str:
+    frames = f", {s.frames} frames" if s.mode in ("scalar_frames", "tensor_frames") and s.arch != "pca" else ""
+    mode = "" if s.arch == "pca" else f" · {MODE_LABELS[s.mode]}{frames}"
+    status = {"untrained": "untrained weights (no checkpoint yet): the normals are rough, but equivariance does not depend on training",
+              "pretrained": "pretrained", "classical": "classical, no weights",
+              "trained here": "trained in this session"}[loaded.status]
+    return f"**{ARCH_LABELS[s.arch]}{mode}** · {status} · runs on {device_label()}"
+
+
+def equivariance(res: Results, loaded: LoadedModel, s: Settings) -> None:
+    """The headline: the relative error in big type, a verdict, and a few supporting numbers."""
+    colour, sentence = verdict(res, s.is_identity)
+    left, right = st.columns([2, 3], vertical_alignment="center")
+    left.metric("Equivariance error  ‖f(g·x) − g·f(x)‖ / ‖f(x)‖", sci(res.eq_error))
+    right.markdown(f"<div data-tfe='verdict' style='font-size:1.35rem;line-height:1.4;padding:0.6rem 1rem;border-radius:0.5rem;"
+                   f"border-left:0.4rem solid {colour};background:{colour}14'>{sentence}</div>",
+                   unsafe_allow_html=True)
+    cols = st.columns(4)
+    if res.err_deg is not None:
+        cols[0].metric("Mean angle error on x", f"{res.err_deg.mean():.1f}°")
+        cols[1].metric("Mean angle error on g·x", f"{res.moved_err_deg.mean():.1f}°")
+    else:
+        cols[0].metric("Mean angle error", "no ground truth")
+    cols[2].metric("Largest gap f(x) vs g⁻¹f(g·x)", f"{res.gap_deg.max():.2g}°")
+    n_fallback = int(res.pred.fallback.sum())
+    cols[3].metric("Frame fallbacks", f"{n_fallback} of {len(res.pred.fallback)}",
+                   help="Nodes where the frame was degenerate (flat, symmetric or ambiguous neighbourhood) and a "
+                        "deterministic fallback was used: equivariance can break there.")
+    st.caption(model_caption(loaded, s))
+
+
+def views(scene: Scene, s: Settings) -> None:
+    """The 3D views: pyvista image if asked for and it works, else (and by default) interactive plotly."""
+    for note in scene.notes:
+        st.info(note, icon=":material/info:")
+    if s.renderer.startswith("pyvista"):
+        try:
+            with st.spinner("Rendering with pyvista in a separate process…"):
+                st.image(render.pyvista_png(scene), width="stretch")
+            st.caption("Static pyvista image. Switch the renderer to plotly to rotate the views.")
+            return
+        except render.RenderError as exc:
+            st.warning(f"The pyvista renderer did not work here ({exc}). Showing the interactive plotly view "
+                       "instead.", icon=":material/image:")
+    render.keep_camera()
+    st.plotly_chart(render.plotly_figure(scene), key=VIEW_KEY, config={"displaylogo": False})
+    if len(scene.views) > 1:
+        st.caption("Drag to rotate, scroll to zoom. The two cameras are linked, and your camera is kept "
+                   "when you change settings.")
+
+
+def message_panel(res: Results, s: Settings) -> None:
+    """The message j → i: a close-up of the neighbourhood (x and g·x) and the numbers sent and received."""
+    msg = message(res.pred, s.node % len(res.cloud.pos), s.neighbour)
+    close_up = neighbourhood_scene(res, s)
+    if msg is None or close_up is None:
+        return
+    st.subheader(f"Message from neighbour j = {msg.sender} to node i = {msg.receiver}")
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(render.plotly_figure(close_up, height=430), key="tfe-neighbourhood",
+                        config={"displaylogo": False})
+    with right:
+        rows = {"j's vector in j's frame (sent)": msg.sent, "as i uses it, in i's frame (received)": msg.received,
+                "what j means (global axes)": msg.meant_global, "what i reads (global axes)": msg.read_global}
+        st.dataframe({"": list(rows), "1st": [v[0] for v in rows.values()], "2nd": [v[1] for v in rows.values()],
+                      "3rd": [v[2] for v in rows.values()]}, hide_index=True)
+        moved = message(res.moved_pred, msg.receiver, s.neighbour)
+        same = moved is not None and np.allclose(moved.received, msg.received, atol=1e-4)
+        st.markdown(_message_story(s, _agree(msg.meant_global, msg.read_global))
+                    + (" In g·x the numbers i receives are the same: they are invariant; only the frames turned."
+                       if same else ""))
+
+
+def _agree(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.allclose(a, b, atol=1e-4 * max(1.0, float(np.abs(a).max()))))
+
+
+def _message_story(s: Settings, agree: bool) -> str:
+    if s.mode == "tensor_frames" and s.arch != "pca":
+        return ("The purple arrow is j's vector as j means it; the teal arrow is what i reads after ρ(R_i R_jᵀ) "
+                f"re-expressed it in i's frame: {'they point the same way' if agree else 'they differ'}.")
+    if s.mode == "scalar_frames":
+        return ("Scalar messages pass j's three numbers on unchanged, so i reads them in its own, different axes: "
+                f"the teal arrow {'happens to match' if agree else 'points somewhere else than'} the purple one.")
+    return ("Without local frames every node uses the same global axes, so nothing needs translating, but then "
+            "nothing the network sees is invariant either.")

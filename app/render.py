@@ -1,0 +1,156 @@
+"""Scene -> pixels, safely: plotly in the page (always available), pyvista in a separate process.
+
+pyvista/VTK never runs in the Streamlit server: ``pyvista_png`` starts ``render_worker.py`` in its
+own process group with a timeout and reads back a PNG. Any failure or timeout raises
+:class:`RenderError`; the page then shows a message and the plotly view instead.
+
+Camera: Streamlit remounts a plotly chart whenever its figure changes (the element id hashes the
+figure), so ``uirevision`` alone cannot keep the user's camera. ``keep_camera`` installs a small
+script in the page once: it remembers the last camera the user set on our 3D views (marked by
+``uirevision``), puts it back on every remounted view, and links the cameras of the two views.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from app.scene import ERROR_SCALE, Scene, as_plain
+
+WORKER = Path(__file__).with_name("render_worker.py")
+RENDER_TIMEOUT_S = 60
+CAMERA = {"eye": {"x": 1.45, "y": 1.45, "z": 1.0}, "up": {"x": 0, "y": 0, "z": 1}}
+UIREVISION = "tfe-camera"
+
+
+CAMERA_HOOK = """
+<script>
+(() => {
+  if (window.__tfeCameraHook) return;
+  window.__tfeCameraHook = true;
+  const REV = "%s";
+  const scenes = (gd) => Object.keys(gd._fullLayout || {}).filter((k) => /^scene\\d*$/.test(k));
+  const apply = (gd, cam) => {
+    const update = {};
+    for (const s of scenes(gd)) update[s + ".camera"] = cam;
+    gd.__tfeApplying = true;
+    return window.Plotly.relayout(gd, update).finally(() => { gd.__tfeApplying = false; });
+  };
+  const hook = (gd) => {
+    if (gd.__tfeHooked || !gd._fullLayout || !gd.layout || gd.layout.uirevision !== REV) return;
+    gd.__tfeHooked = true;
+    if (window.__tfeCamera) apply(gd, window.__tfeCamera);
+    gd.on("plotly_relayout", (ev) => {
+      if (gd.__tfeApplying) return;
+      const key = Object.keys(ev || {}).find((k) => /^scene\\d*\\.camera$/.test(k));
+      if (!key) return;
+      window.__tfeCamera = JSON.parse(JSON.stringify(ev[key]));
+      if (scenes(gd).length > 1) apply(gd, window.__tfeCamera);
+    });
+  };
+  const scan = () => document.querySelectorAll(".js-plotly-plot").forEach(hook);
+  new MutationObserver(scan).observe(document.body, {childList: true, subtree: true});
+  setInterval(scan, 500);
+})();
+</script>
+""" % UIREVISION
+
+
+def keep_camera() -> None:
+    """Install the camera keeper in the page (idempotent; see the module docstring)."""
+    st.html(CAMERA_HOOK, unsafe_allow_javascript=True)
+
+
+class RenderError(RuntimeError):
+    """The pyvista render failed or timed out (the message says which)."""
+
+
+def _segments(origins: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, ...]:
+    """x, y, z arrays of ``start, end, NaN`` triples: all segments in one Scatter3d trace."""
+    pts = np.stack([origins, origins + vectors, np.full_like(origins, np.nan)], axis=1).reshape(-1, 3)
+    return pts[:, 0], pts[:, 1], pts[:, 2]
+
+
+def plotly_figure(scene: Scene, height: int = 640) -> go.Figure:
+    """One 3D subplot per view, the same initial camera, legend entries shared between views."""
+    n = len(scene.views)
+    fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n],
+                        subplot_titles=[v.title for v in scene.views], horizontal_spacing=0.01)
+    seen: set[str] = set()
+    bar_done = False
+    for col, view in enumerate(scene.views, start=1):
+        for layer in view.points:
+            marker = {"size": layer.size, "color": layer.color}
+            if layer.values is not None:
+                marker = {"size": layer.size, "color": layer.values, "colorscale": ERROR_SCALE, "cmin": 0,
+                          "cmax": layer.cmax, "showscale": not bar_done,
+                          "colorbar": {"title": {"text": layer.colorbar}, "len": 0.6, "thickness": 14}}
+                bar_done = True
+            fig.add_trace(go.Scatter3d(
+                x=layer.pos[:, 0], y=layer.pos[:, 1], z=layer.pos[:, 2], mode="markers", marker=marker,
+                name=layer.name, legendgroup=layer.name, showlegend=layer.name not in seen,
+                hovertemplate=f"{layer.name}<br>point %{{pointNumber}}<extra></extra>"), row=1, col=col)
+            seen.add(layer.name)
+        for layer in view.arrows:
+            if len(layer.origins) == 0:
+                continue
+            x, y, z = _segments(layer.origins, layer.vectors)
+            fig.add_trace(go.Scatter3d(
+                x=x, y=y, z=z, mode="lines", line={"color": layer.color, "width": layer.width},
+                name=layer.name, legendgroup=layer.name, showlegend=layer.name not in seen, hoverinfo="skip"),
+                row=1, col=col)
+            seen.add(layer.name)
+            if layer.heads:
+                tips = layer.origins + layer.vectors
+                fig.add_trace(go.Cone(
+                    x=tips[:, 0], y=tips[:, 1], z=tips[:, 2], u=layer.vectors[:, 0], v=layer.vectors[:, 1],
+                    w=layer.vectors[:, 2], sizemode="raw", sizeref=0.25, anchor="tip", showscale=False,
+                    colorscale=[[0, layer.color], [1, layer.color]], legendgroup=layer.name, showlegend=False,
+                    hoverinfo="skip"), row=1, col=col)
+    axis = {"showbackground": False, "showgrid": True, "gridcolor": "#e0e0e0", "zeroline": False,
+            "showticklabels": False, "title": {"text": ""}}
+    for k in range(1, n + 1):
+        fig.update_layout({f"scene{'' if k == 1 else k}": {
+            "aspectmode": "data", "camera": CAMERA, "uirevision": UIREVISION,
+            "xaxis": axis, "yaxis": axis, "zaxis": axis}})
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30, "b": 0}, uirevision=UIREVISION,
+                      legend={"orientation": "h", "y": -0.02, "x": 0.5, "xanchor": "center",
+                              "font": {"size": 14}},
+                      font={"size": 15}, paper_bgcolor="white")
+    return fig
+
+
+def _render_png(payload: bytes, timeout: float) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="tfe-render-") as tmp:
+        source, target = Path(tmp, "scene.pkl"), Path(tmp, "scene.png")
+        source.write_bytes(payload)
+        env = {**os.environ, "VTK_DEFAULT_OPENGL_WINDOW": "vtkEGLRenderWindow"}
+        try:
+            done = subprocess.run([sys.executable, str(WORKER), str(source), str(target)], env=env,
+                                  capture_output=True, timeout=timeout, start_new_session=True)
+        except subprocess.TimeoutExpired as exc:
+            raise RenderError(f"the pyvista render took longer than {timeout:.0f} s and was stopped") from exc
+        if done.returncode != 0 or not target.exists():
+            last = (done.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+            raise RenderError(f"the pyvista render process failed ({last[:200]})")
+        return target.read_bytes()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _cached_png(digest: str, _payload: bytes, timeout: float) -> bytes:
+    return _render_png(_payload, timeout)
+
+
+def pyvista_png(scene: Scene, timeout: float = RENDER_TIMEOUT_S) -> bytes:
+    """A PNG of ``scene`` drawn by pyvista in a separate process (cached); raises RenderError."""
+    payload = pickle.dumps(as_plain(scene), protocol=pickle.HIGHEST_PROTOCOL)
+    return _cached_png(hashlib.sha256(payload).hexdigest(), payload, timeout)

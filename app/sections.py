@@ -1,0 +1,149 @@
+"""The tour, and the Charts / Train / Export tabs."""
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from tensorframes_core.models import ARCHS, FRAMES, MODES
+
+from app import charts, controls, export, pipeline, render
+from app.pipeline import Cloud, LoadedModel, Results
+from app.scene import Scene
+from app.settings import ARCH_LABELS, MODE_LABELS, Settings
+from app.tour import BY_KEY, LESSONS
+from app.training import TrainJob
+
+JOB, TRAINED = "_tfe_job", "_tfe_trained"
+
+
+# ----------------------------------------------------------------------------- tour
+def tour() -> None:
+    """Lesson picker, its text, and a button that sets every control for it."""
+    with st.expander("Classroom tour: seven one-minute lessons (each sets up the page for you)", expanded=False):
+        key = st.radio("Lesson", [lesson.key for lesson in LESSONS], key="_tfe_lesson", horizontal=True,
+                       format_func=lambda k: BY_KEY[k].title)
+        lesson = BY_KEY[key]
+        st.markdown(f"#### {lesson.title}\n{lesson.text}")
+        st.button("▶ Set up this lesson", on_click=controls.apply_values, args=(lesson.values,), type="primary")
+        st.caption("The address bar always holds a link to exactly what you see: copy it to share a lesson.")
+
+
+# ----------------------------------------------------------------------------- charts
+def charts_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Cloud) -> None:
+    """Orbit sweep and angle-error histograms for this model vs the baseline (computed on request)."""
+    if not st.toggle("Compute the comparison charts (runs the baseline and a sweep of rotations; cached afterwards)",
+                     key="_tfe_charts"):
+        st.caption("The sweep measures the equivariance error for rotations every 15° about the chosen axis, with "
+                   "and without the mirror, for the chosen model and for the same architecture without frames.")
+        return
+    arch = s.arch if s.arch != "pca" else "gcn"
+    baseline = pipeline.shared_model(arch, "baseline", s.frames)
+    axis = s.axis if s.rot_mode == "axis + angle" else "z"
+    ours = f"{ARCH_LABELS[s.arch]} · {MODE_LABELS[s.mode]}" if loaded.status != "trained here" else s.weights
+    base = f"{ARCH_LABELS[arch]} · baseline"
+    with st.spinner("Sweeping rotations…"):
+        curves = {}
+        for label, model in ((ours, loaded), (base, baseline)):
+            curves[label] = pipeline.orbit_sweep(model.key, model.model, cloud.pos, axis, None)
+            curves[f"{label} + mirror ⟂{s.mirror}"] = pipeline.orbit_sweep(model.key, model.model, cloud.pos,
+                                                                             axis, s.mirror)
+        base_res = pipeline.run(cloud, res.g, baseline)
+    sweep = charts.sweep_figure(pipeline.SWEEP_ANGLES, curves, axis)
+    st.plotly_chart(sweep, key="tfe-sweep")
+    st.download_button("Download this chart (HTML)", lambda: export.figure_html(sweep), "orbit_sweep.html",
+                       "text/html", key="dl-sweep")
+    if res.err_deg is None:
+        st.info("This cloud has no ground-truth normals, so there is no angle-error histogram.")
+        return
+    hist = charts.histogram_figure({f"{ours} on x": res.err_deg, f"{ours} on g·x": res.moved_err_deg,
+                                    f"{base} on x": base_res.err_deg, f"{base} on g·x": base_res.moved_err_deg})
+    st.plotly_chart(hist, key="tfe-hist")
+    st.download_button("Download this chart (HTML)", lambda: export.figure_html(hist), "angle_errors.html",
+                       "text/html", key="dl-hist")
+
+
+# ----------------------------------------------------------------------------- training
+def _use(job: TrainJob) -> None:
+    st.session_state.update(weights=job.label, arch=job.arch, mode=job.mode, frames=job.frames)
+
+
+def _start(arch: str, mode: str, frames: str, steps: int, n_points: int) -> None:
+    count = len(st.session_state.get(TRAINED, {})) + 1
+    label = f"#{count} {arch} {mode.replace('_', ' ')}"
+    st.session_state[JOB] = TrainJob(arch, mode, frames, steps=steps, n_points=n_points, label=label).start()
+
+
+def _register(job: TrainJob) -> bool:
+    """Offer a finished job's model under Model → Weights; True if it was new."""
+    trained = st.session_state.setdefault(TRAINED, {})
+    if job.model is None or job.label in trained:
+        return False
+    trained[job.label] = job
+    return True
+
+
+def _progress() -> None:
+    job: TrainJob = st.session_state[JOB]
+    st.progress(job.progress, text=f"{job.label}: step {len(job.losses)} of {job.steps} · {job.status}")
+    if job.losses:
+        st.plotly_chart(charts.loss_figure(job.losses), key="tfe-loss")
+    if job.running:
+        st.button("Stop training", on_click=job.stop, key="tfe-stop")
+        return
+    if job.status == "failed":
+        st.error(f"Training failed: {job.message}. Try fewer points or another architecture.")
+        return
+    if _register(job):
+        st.rerun(scope="app")
+    st.success(f"Model “{job.label}” is ready ({job.status}, final loss {job.losses[-1]:.3f})."
+               if job.losses else f"Model “{job.label}” is ready.")
+    st.button("Use this model now", on_click=_use, args=(job,), type="primary", key="tfe-use")
+
+
+def train_tab() -> None:
+    """Start a small training run in the background; progress, live loss, stop; the result is selectable."""
+    job: TrainJob | None = st.session_state.get(JOB)
+    busy = job is not None and job.running
+    with st.form("tfe-train"):
+        c = st.columns(3)
+        trainable = [a for a in ARCHS if a != "pca"]
+        arch = c[0].selectbox("Architecture", trainable, index=trainable.index("gcn"), format_func=ARCH_LABELS.get)
+        mode = c[1].selectbox("Mode", MODES, index=MODES.index("tensor_frames"), format_func=MODE_LABELS.get)
+        frames = c[2].selectbox("Frames", FRAMES)
+        c = st.columns(2)
+        steps = c[0].slider("Steps", 5, 300, 40, step=5)
+        n_points = c[1].slider("Points per shape", 128, 1024, 256, step=64)
+        start = st.form_submit_button("Start training", disabled=busy, type="primary")
+    st.caption("Trains on procedural shapes with exact normals (loss 1 − |cos|), in the background: you can keep "
+               "exploring meanwhile. On a laptop CPU, GCN takes about a second per step.")
+    if start and not busy:
+        _start(arch, mode, frames, steps, n_points)
+        job = st.session_state[JOB]
+    if job is not None:
+        st.fragment(_progress, run_every=1.0 if job.running else None)()
+
+
+def trained_model(label: str) -> tuple[LoadedModel, TrainJob]:
+    """The in-session trained model called ``label`` (a key unique to this browser session)."""
+    job: TrainJob = st.session_state[TRAINED][label]
+    sid = st.session_state.setdefault("_tfe_sid", uuid.uuid4().hex)
+    return LoadedModel(job.model, f"trained/{sid}/{label}", "trained here"), job
+
+
+# ----------------------------------------------------------------------------- export
+def export_tab(res: Results, scene: Scene) -> None:
+    """Normals as CSV/PLY (original and transformed input), the 3D views as interactive HTML."""
+    name = res.cloud.name or "cloud"
+    c = st.columns(4)
+    c[0].download_button("Normals on x (CSV)", export.normals_csv(res.cloud.pos, res.pred.normals),
+                         f"{name}_normals.csv", "text/csv", key="dl-csv")
+    c[1].download_button("Normals on x (PLY)", export.normals_ply(res.cloud.pos, res.pred.normals),
+                         f"{name}_normals.ply", "application/octet-stream", key="dl-ply")
+    c[2].download_button("Normals on g·x (CSV)", export.normals_csv(res.moved_pos, res.moved_pred.normals),
+                         f"{name}_transformed_normals.csv", "text/csv", key="dl-csv-g")
+    c[3].download_button("Normals on g·x (PLY)", export.normals_ply(res.moved_pos, res.moved_pred.normals),
+                         f"{name}_transformed_normals.ply", "application/octet-stream", key="dl-ply-g")
+    st.download_button("3D views as an interactive HTML file (works offline)",
+                       lambda: export.figure_html(render.plotly_figure(scene)), f"{name}_scene.html", "text/html",
+                       key="dl-scene")

@@ -1,0 +1,181 @@
+"""End to end in a real browser: Debian's chromium driven by pip playwright (never `playwright install`).
+
+Starts `streamlit run app/main.py` on a free 127.0.0.1 port in its own process group, waits for the
+app's sentinel (`#tfe-ready`, whose data-run grows with every completed run), checks that the 3D
+view is drawn, rotates the camera, moves a picture-only slider and checks the camera was kept,
+switches the model, opens a second independent page, and saves a screenshot to tests/artifacts/.
+"""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--no-first-run",
+        "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+START_TIMEOUT_MS = 240_000
+RUN_TIMEOUT_MS = 120_000
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="pip playwright is not installed")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(port: int, proc: subprocess.Popen, deadline_s: float) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError("streamlit did not start listening")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.address", "127.0.0.1",
+             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_http(port, proc, 120)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+                proc.wait(timeout=10)
+                break
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                continue
+        assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
+
+
+def _run_id(page) -> int:
+    return int(page.get_attribute("#tfe-ready", "data-run"))
+
+
+def _wait_next_run(page, before: int) -> None:
+    page.wait_for_function(
+        f"() => {{ const e = document.querySelector('#tfe-ready'); return e && +e.dataset.run > {before}; }}",
+        timeout=RUN_TIMEOUT_MS)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                           " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText"
+                           ".includes('Running')", timeout=RUN_TIMEOUT_MS)
+
+
+def _camera(page) -> dict:
+    return page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.scene.camera.eye")
+
+
+def _wait_camera(page, eye: dict) -> dict:
+    """The first view's camera eye once it equals ``eye`` (the app restores it after a remount), or after 10 s."""
+    try:
+        page.wait_for_function(
+            "(e) => { const c = document.querySelector('.js-plotly-plot')._fullLayout.scene.camera.eye;"
+            " return Math.abs(c.x - e.x) + Math.abs(c.y - e.y) + Math.abs(c.z - e.z) < 1e-6; }",
+            arg=eye, timeout=10_000)
+    except playwright_api.TimeoutError:
+        pass
+    return _camera(page)
+
+
+def _non_blank_fraction(png: bytes) -> float:
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("L")
+    pixels = img.getdata()
+    return sum(1 for v in pixels if v < 235) / len(pixels)
+
+
+def _verdict(page) -> str:
+    """The plain-language verdict under the equivariance number."""
+    return page.locator("[data-testid='stMarkdownContainer'] div[data-tfe='verdict']").first.inner_text().strip()
+
+
+def _no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "Traceback" not in page.inner_text("body")
+
+
+def test_explorer_in_chromium(server):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(f"{server}/?shape=torus&n_points=1200&axis=z&angle=45&show_frames=1")
+            page.wait_for_selector("#tfe-ready", state="attached", timeout=START_TIMEOUT_MS)
+            _no_exception(page)
+            plot = page.locator(".js-plotly-plot").first
+            plot.wait_for(timeout=RUN_TIMEOUT_MS)
+            page.wait_for_function("() => document.querySelector('.js-plotly-plot canvas')", timeout=RUN_TIMEOUT_MS)
+            assert _non_blank_fraction(plot.screenshot()) > 0.01, "the 3D view is blank"
+
+            # rotate the left view by dragging, then move a slider that only changes the picture
+            box = plot.bounding_box()
+            x, y = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5
+            page.mouse.move(x, y)
+            page.mouse.down()
+            page.mouse.move(x + 120, y + 40, steps=8)
+            page.mouse.up()
+            dragged = _camera(page)
+            assert abs(dragged["x"] - 1.45) + abs(dragged["y"] - 1.45) > 0.05, "the drag did not move the camera"
+            before = _run_id(page)
+            slider = page.get_by_role("slider", name="Point size")
+            slider.focus()
+            page.keyboard.press("ArrowRight")
+            _wait_next_run(page, before)
+            kept = _wait_camera(page, dragged)
+            assert all(abs(kept[k] - dragged[k]) < 1e-6 for k in "xyz"), f"camera reset: {dragged} -> {kept}"
+            linked = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.scene2.camera.eye")
+            assert all(abs(linked[k] - dragged[k]) < 1e-6 for k in "xyz"), "the two views' cameras are not linked"
+            _no_exception(page)
+
+            # switch the model to the baseline: the verdict changes, no exception
+            before = _run_id(page)
+            page.get_by_text("baseline (no frames)").click()
+            _wait_next_run(page, before)
+            _no_exception(page)
+            assert "mode=baseline" in page.url
+            assert _verdict(page).startswith(("Not equivariant", "Almost equivariant")), _verdict(page)
+
+            # a second page is a separate session: it starts from its own URL, unaffected by the first
+            other = browser.new_page(viewport={"width": 1200, "height": 900})
+            other.goto(f"{server}/?n_points=400")
+            other.wait_for_selector("#tfe-ready", state="attached", timeout=START_TIMEOUT_MS)
+            assert not _verdict(other).startswith("Not equivariant")
+            _no_exception(other)
+            other.close()
+
+            before = _run_id(page)
+            page.get_by_text("tensor frames", exact=True).click()
+            _wait_next_run(page, before)
+            _no_exception(page)
+            page.screenshot(path=str(ARTIFACTS / "explorer.png"))
+            assert not _verdict(page).startswith("Not equivariant"), _verdict(page)
+        finally:
+            browser.close()

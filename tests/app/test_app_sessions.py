@@ -1,0 +1,128 @@
+"""The explorer through Streamlit's AppTest, part 2: uploads, renderers, charts, training, sessions.
+
+AppTest runs cost seconds each, so every test drives several widgets in one session. ``ok`` checks
+what must hold after every run: no exception element, the sentinel for that run, no error box.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from app.settings import CHOICES, RANGES
+
+from app_checks import button, headline, ok, verdict
+
+BAD_UPLOADS = [
+    ("noise.xyz", np.random.default_rng(0).bytes(4000)),
+    ("empty.xyz", b""),
+    ("nan.xyz", b"0 0 0\n1 nan 0\n" * 10),
+    ("flat.csv", b"x,y\n" + b"1,2\n" * 20),
+    ("tiny.xyz", b"0 0 0\n1 1 1\n"),
+    ("claims.ply", b"ply\nformat ascii 1.0\nelement vertex 1000000000000\nproperty float x\nproperty float y\n"
+                   b"property float z\nend_header\n0 0 0\n"),
+]
+
+
+def test_uploads_good_and_bad(app_test):
+    at = app_test(source="upload")
+    ok(at)  # no file yet: a hint and the last/gallery cloud
+    pts = np.random.default_rng(1).normal(size=(500, 3))
+    at.file_uploader(key="upload").set_value(("good.xyz", "\n".join(" ".join(map(str, p)) for p in pts).encode(),
+                                              "text/plain"))
+    at.slider(key="n_points").set_value(300).run()
+    ok(at)
+    assert any("subsampl" in w.value for w in at.warning), "the size cap must be visible"
+    assert "no ground truth" in at.metric[1].value
+    good = headline(at)
+    huge = ("huge.xyz", b"0 0 0\n" * (9 * 2**20))  # 54 MB: over the app's 50 MB limit
+    for name, data in BAD_UPLOADS + [huge]:
+        at.file_uploader(key="upload").set_value((name, data, "application/octet-stream")).run()
+        ok(at, errors=True)
+        assert at.error and "Could not use this input" in at.error[0].value, name
+        assert headline(at) == good, "the last good cloud is kept"
+
+
+def test_pyvista_renderer_or_its_fallback(app_test):
+    at = app_test(renderer="pyvista (image)")
+    ok(at)
+    shown = len(at.get("imgs")) + len(at.get("image"))
+    assert shown == 1 or any("pyvista renderer did not work" in w.value for w in at.warning)
+
+
+def test_charts_and_exports(app_test):
+    at = app_test(shape="capsule", axis="y", angle="120")
+    at.toggle(key="_tfe_charts").set_value(True).run()
+    ok(at)
+    assert len(at.get("plotly_chart")) == 3  # the views, the sweep, the histogram
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert {"Normals on x (CSV)", "Normals on x (PLY)"} <= set(labels)
+
+
+def test_training_in_app_is_per_session(app_test):
+    a, b = app_test(), app_test()
+    form = a.get("form")[0]
+    form.slider[0].set_value(5)  # steps
+    form.slider[1].set_value(128)  # points per shape
+    a.get("form_submit_button")[0].click().run()
+    job = a.session_state["_tfe_job"]
+    job.thread.join(timeout=240)
+    assert job.status == "done" and len(job.losses) == 5 and all(np.isfinite(job.losses))
+    a.run()
+    ok(a)
+    button(a, "Use this model now").click().run()
+    ok(a)
+    assert a.selectbox(key="weights").value == job.label
+    assert "trained in this session" in a.caption[0].value or any("trained in this session" in c.value
+                                                                     for c in a.caption)
+    b.radio(key="mode").set_value("baseline").run()
+    ok(b)
+    assert b.selectbox(key="weights").options == ["pretrained (or untrained if none)"]
+    assert a.radio(key="mode").value == "tensor_frames", "sessions must not share widget state"
+
+
+def test_two_sessions_do_not_share_results(app_test):
+    a = app_test(angle="45")
+    b = app_test(angle="45", mode="baseline")
+    ok(a)
+    ok(b)
+    assert "Not equivariant" not in verdict(a) and verdict(a) != verdict(b)
+    a.run()
+    assert "Not equivariant" not in verdict(a)
+
+
+def _statm_rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+PICTURE = (("toggle", "show_pred"), ("toggle", "show_gt"), ("toggle", "show_frames"), ("toggle", "show_undo"),
+           ("toggle", "show_messages"), ("slider", "arrow_density"), ("slider", "frame_density"),
+           ("slider", "point_size"), ("radio", "layout"), ("selectbox", "color_by"))
+MODEL = (("selectbox", "shape"), ("slider", "angle"), ("toggle", "reflect"), ("radio", "mode"),
+         ("selectbox", "mirror"), ("selectbox", "axis"), ("selectbox", "frames"))
+
+
+def test_soak_random_interactions(app_test):
+    """Random widget values, 3 of 4 picture-only (TFE_SOAK=200 for the long profile): no exception, bounded memory."""
+    rng = np.random.default_rng(0)
+    at = app_test()
+    rss0 = _statm_rss_mb()
+    for step in range(int(os.environ.get("TFE_SOAK", "16"))):
+        pool = MODEL if step % 4 == 0 else PICTURE
+        kind, key = pool[rng.integers(len(pool))]
+        widget = getattr(at, kind)(key=key)
+        if widget.disabled:
+            continue
+        if kind == "toggle":
+            value = not widget.value
+        elif kind == "slider":
+            lo, hi = RANGES[key]
+            value = int(rng.integers(lo, hi + 1))
+        else:
+            value = CHOICES[key][rng.integers(len(CHOICES[key]))]
+        widget.set_value(value).run()
+        ok(at)
+    growth = _statm_rss_mb() - rss0
+    print(f"soak: {os.environ.get('TFE_SOAK', '16')} interactions, RSS growth {growth:.0f} MB")
+    assert growth < 500, f"memory grew by {growth:.0f} MB"

@@ -1,0 +1,107 @@
+"""The app's pure parts without a Streamlit server: URL state, transforms, scenes, messages, exports."""
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import numpy as np
+import pytest
+import torch
+
+from app import pipeline, render, scene
+from app.core_gaps import mirror, rotation_about, rotation_from_euler
+from app.settings import DEFAULTS, FIELDS, Settings, from_query, to_query
+from tensorframes_core.data import load_point_cloud
+
+MODULES = ("app.core_gaps", "app.settings", "app.tour", "app.export", "app.charts", "app.panels")
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+
+
+def test_url_round_trip_and_garbage():
+    s = Settings(shape="box", n_points=700, noise=0.006, angle=-45, reflect=True, mirror="z", arch="dgcnn",
+                 mode="scalar_frames", frames="learned", show_frames=True, frame_size=1.5)
+    assert Settings(**from_query(to_query(s))) == s
+    assert to_query(DEFAULTS) == {}
+    junk = {"angle": "999", "n_points": "1e9", "mode": "evil", "reflect": "maybe", "weights": "x", "zzz": "1",
+            "noise": "0.5", "seed": "-1"}
+    assert from_query(junk) == {}
+    assert set(FIELDS) >= set(from_query({k: "1" for k in FIELDS}))
+
+
+def test_transforms_are_orthogonal_and_compose():
+    eye = torch.eye(3, dtype=torch.float64)
+    for g in (rotation_about("diagonal", 37), rotation_from_euler(10, -70, 150), mirror("y")):
+        assert torch.allclose(g @ g.T, eye, atol=1e-12)
+    assert torch.linalg.det(mirror("z")) == pytest.approx(-1)
+    s = Settings(rot_mode="Euler angles", euler_x=30, reflect=True, mirror="y")
+    g = pipeline.transform_of(s)
+    assert np.allclose(g, (rotation_from_euler(30, 0, 0) @ mirror("y")).numpy())
+    assert not s.is_identity and Settings(angle=360).is_identity
+
+
+@pytest.fixture(scope="module")
+def small_cloud():
+    return pipeline.gallery_cloud("ellipsoid", 300, 0.0, 0)
+
+
+@pytest.mark.parametrize("mode", ["tensor_frames", "scalar_frames", "baseline"])
+def test_message_view_shows_the_frame_change(small_cloud, mode):
+    """Tensor frames: what j means equals what i reads (globally); scalar messages: it does not."""
+    loaded = pipeline.shared_model("gcn", mode, "pca")
+    res = pipeline.run(small_cloud, pipeline.transform_of(Settings(angle=70, reflect=True)), loaded)
+    msgs = [scene.message(res.pred, i, 3) for i in range(0, 300, 37)]
+    agree = [np.allclose(m.meant_global, m.read_global, atol=1e-4) for m in msgs if m is not None]
+    assert len(agree) > 5
+    if mode == "scalar_frames":
+        assert not any(agree)  # a negative control: the picture CAN show a mismatch
+        assert res.eq_error < 1e-4  # ... although scalar frames are still equivariant
+    else:
+        assert all(agree)
+    if mode == "baseline":
+        assert res.eq_error > 1e-3
+    else:
+        assert res.eq_error < 1e-4 and res.gap_deg.max() < 1e-2
+
+
+def test_scene_layers_and_plotly_figure(small_cloud):
+    loaded = pipeline.shared_model("gcn", "tensor_frames", "pca")
+    res = pipeline.run(small_cloud, pipeline.transform_of(Settings(angle=90)), loaded)
+    full = Settings(show_gt=True, show_frames=True, show_messages=True, show_undo=True, node=5)
+    side = scene.build_scene(res, full)
+    assert [v.title for v in side.views] == ["original x", "transformed g·x"]
+    names = {a.name for a in side.views[0].arrows}
+    assert {"predicted normal", "true normal", "g⁻¹·f(g·x)", "frame e1", "edges j→i"} <= names
+    undo = next(a for a in side.views[0].arrows if a.name == "g⁻¹·f(g·x)")
+    pred = next(a for a in side.views[0].arrows if a.name == "predicted normal")
+    assert np.allclose(undo.vectors, pred.vectors, atol=1e-4 * np.abs(pred.vectors).max())
+    fig = render.plotly_figure(side)
+    assert fig.layout.uirevision == render.UIREVISION and fig.layout.scene2.uirevision == render.UIREVISION
+    overlay = scene.build_scene(res, full.replace(layout="overlay", show_messages=False))
+    assert len(overlay.views) == 1
+    plain = scene.as_plain(overlay)
+    assert plain["views"][0]["points"][0]["pos"].shape == (300, 3)
+
+
+def test_exports_read_back(small_cloud, tmp_path):
+    from app import export
+
+    normals = small_cloud.normals
+    for name, data in (("n.csv", export.normals_csv(small_cloud.pos, normals)),
+                       ("n.ply", export.normals_ply(small_cloud.pos, normals))):
+        back = load_point_cloud(data, filename=name)
+        assert np.allclose(back.pos.numpy(), small_cloud.pos, atol=1e-5)
+        assert np.allclose(back.normals.numpy(), normals, atol=1e-5)
+
+
+def test_render_failure_is_a_render_error(monkeypatch):
+    """A broken or hanging pyvista process becomes RenderError (the page then falls back to plotly)."""
+    with pytest.raises(render.RenderError, match="failed"):
+        render._render_png(b"not a pickle", timeout=60)
+    monkeypatch.setattr(render, "WORKER", render.Path(__file__).with_name("hang_worker.py"))
+    with pytest.raises(render.RenderError, match="longer than"):
+        render._render_png(b"", timeout=1)
