@@ -22,7 +22,7 @@ app: $(STAMP)
 	$(VENV)/bin/streamlit run app/main.py
 
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(VENV)/bin/tensorframes bench
