@@ -9,7 +9,7 @@ import torch
 Tensor = torch.Tensor
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Frames:
     """Local frames of ``N`` nodes.
 

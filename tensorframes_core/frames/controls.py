@@ -7,8 +7,8 @@ import torch
 
 from tensorframes_core.equivariance import random_orthogonal
 from tensorframes_core.frames.base import Frames
-from tensorframes_core.frames.repair import repair_axes
-from tensorframes_core.graph import knn_graph
+from tensorframes_core.frames.neighbours import neighbour_offsets
+from tensorframes_core.frames.repair import repair_axes, tolerances
 
 Tensor = torch.Tensor
 
@@ -53,39 +53,40 @@ def three_nn_frames(pos: Tensor, batch: Optional[Tensor] = None) -> Frames:
     """Frames from the three nearest neighbours: e1 towards the nearest, e2 Gram-Schmidt towards the
     second, e3 = +-(e1 x e2) signed by the third neighbour's offset (so O(3)-, not only SO(3)-equivariant).
 
-    ``pos: (N, 3)``. Ties in distance and collinear/coplanar neighbours fall back deterministically.
+    ``pos: (N, 3)``. Coincident or collinear neighbours and fewer than three of them fall back
+    deterministically; distance ties among the first four neighbours (broken by index) are counted
+    as fallbacks too. ``quality``: the smallest relative margin (offset norms, side, distance gaps).
+
+    >>> f = three_nn_frames(torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 2, 0], [0, 0, 3]]))
+    >>> f.matrices[0], f.fallback_count
+    (tensor([[1., 0., 0.],
+            [0., 1., 0.],
+            [0., 0., 1.]]), 0)
     """
     if pos.dim() != 2 or pos.shape[1] != 3:
         raise ValueError(f"three_nn_frames needs pos of shape (N, 3), got {tuple(pos.shape)}")
-    n = pos.shape[0]
-    tiny = 64 * torch.finfo(pos.dtype).eps
-    offsets = torch.zeros(n, 3, 3, dtype=pos.dtype, device=pos.device)
-    counts = torch.zeros(n, dtype=torch.long, device=pos.device)
-    src, dst = knn_graph(pos, 3, batch)
-    # knn_graph lists each target's neighbours nearest first
-    order = torch.arange(src.numel(), device=pos.device)
-    first = torch.zeros(n, dtype=torch.long, device=pos.device).scatter_reduce(
-        0, dst, order, reduce="amin", include_self=False)
-    rank = order - first[dst]
-    offsets[dst, rank] = pos[src] - pos[dst]
-    counts.scatter_add_(0, dst, torch.ones_like(dst))
-    scale = offsets.norm(dim=-1).amax(-1, keepdim=True).clamp_min(torch.finfo(pos.dtype).tiny)
-    u = offsets / scale[..., None]
-    e1 = u[:, 0] / u[:, 0].norm(dim=-1, keepdim=True).clamp_min(tiny)
+    work = pos.to(torch.promote_types(pos.dtype, torch.float32))
+    rel, valid, ambiguous = neighbour_offsets(work, 3, batch)  # (N, 3, 3), nearest first
+    dist = rel.norm(dim=-1)
+    u = rel / dist.amax(1).clamp_min(torch.finfo(work.dtype).tiny)[:, None, None]  # scale-free offsets
+    n1 = u[:, 0].norm(dim=-1)
+    e1 = u[:, 0] / n1.clamp_min(torch.finfo(work.dtype).tiny)[:, None]
     v2 = u[:, 1] - (u[:, 1] * e1).sum(-1, keepdim=True) * e1
-    n2 = v2.norm(dim=-1, keepdim=True)
-    e2 = v2 / n2.clamp_min(tiny)
+    n2 = v2.norm(dim=-1)
+    e2 = v2 / n2.clamp_min(torch.finfo(work.dtype).tiny)[:, None]
     e3 = torch.linalg.cross(e1, e2)
-    side = (u[:, 2] * e3).sum(-1, keepdim=True)
-    e3 = e3 * torch.where(side < 0, -1.0, 1.0).to(pos.dtype)
-    axes = torch.stack([e1, e2, e3], 1)
-    axis_ok = torch.stack([
-        u[:, 0].norm(dim=-1) > tiny,
-        n2[:, 0] > tiny,
-        n2[:, 0] > tiny,
-    ], 1) & (counts >= 2)[:, None]
+    side = (u[:, 2] * e3).sum(-1)
+    axes = torch.stack([e1, e2, e3 * torch.where(side < 0, -1.0, 1.0)[:, None]], 1)
+    axis_tol, sign_tol = tolerances(torch.stack([n1, n2, n2], 1))
+    axis_ok = torch.stack([n1 > axis_tol, n2 > axis_tol, n2 > axis_tol], 1) & valid[:, 1:2]
+    axis_ok[:, 0] &= valid[:, 0]
     sign_ok = torch.ones_like(axis_ok)
-    sign_ok[:, 2] = (side[:, 0].abs() > tiny) & (counts >= 3)
+    sign_ok[:, 2] = valid[:, 2] & (side.abs() > sign_tol[:, 2])
     matrices, fallback = repair_axes(axes, axis_ok, sign_ok)
-    quality = torch.where(fallback, torch.zeros_like(side[:, 0]), torch.minimum(n2[:, 0], side[:, 0].abs()))
-    return Frames(matrices, quality, fallback)
+    # which neighbour is first, second, third: ties there are broken by index, not by geometry
+    gap = (dist[:, 1:] - dist[:, :-1]) / dist[:, 1:].clamp_min(torch.finfo(work.dtype).tiny)
+    tie = ((gap <= axis_tol) & valid[:, 1:]).any(dim=1) | ambiguous
+    fallback = fallback | tie
+    margin = torch.stack([n1, n2, side.abs(), gap[:, 0], gap[:, 1]], 1).amin(dim=1)
+    quality = torch.where(fallback, 0.0, margin)
+    return Frames(matrices.to(pos.dtype), quality.to(pos.dtype), fallback)

@@ -8,7 +8,7 @@ from torch import nn
 from torch_geometric.utils import scatter
 
 from tensorframes_core.frames.base import Frames
-from tensorframes_core.frames.repair import repair_axes
+from tensorframes_core.frames.repair import repair_axes, tolerances
 from tensorframes_core.graph import knn_graph
 
 Tensor = torch.Tensor
@@ -23,9 +23,10 @@ class LearnedFrames(nn.Module):
 
     with ``w_c = MLP_c(s_ij) + s_ij^{c-1}``, an MLP on invariant scalars ``s_ij`` (distance over the
     neighbourhood's mean distance, and the nodes' invariant features ``x``) plus distinct fixed terms
-    that keep the three vectors apart at initialisation, ``r_i`` the largest neighbour distance and ``u`` a smooth
-    envelope. Gram-Schmidt of ``v_1, v_2`` gives ``e_1, e_2``; ``e_3 = e_1 x e_2`` is flipped by the sign
-    of ``e_3 . v_3``: a cross product alone is only SO(3)-equivariant. Degenerate neighbourhoods fall
+    that keep the three vectors apart at initialisation, ``r_i`` 1.01 x the largest neighbour distance
+    and ``u(t) = (1 + cos(pi t)) / 2`` (all scale-free). Gram-Schmidt of ``v_1, v_2`` gives ``e_1, e_2``;
+    ``e_3 = e_1 x e_2`` is flipped by the sign of ``e_3 . v_3``: a cross product alone is only
+    SO(3)-equivariant. Degenerate neighbourhoods (``v_1 ~ 0``, ``v_2 || v_1``, ``e_3 . v_3 ~ 0``) fall
     back deterministically (counted); gradients stay finite.
 
     >>> frames = LearnedFrames(k=8)(torch.randn(32, 3))
@@ -38,7 +39,8 @@ class LearnedFrames(nn.Module):
         self.k = k
         self.in_scalars = in_scalars
         self.weights = nn.Sequential(
-            nn.Linear(1 + 2 * in_scalars, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 3))
+            nn.Linear(1 + 2 * in_scalars, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
+            nn.Linear(hidden, 3))
 
     def forward(self, pos: Tensor, batch: Optional[Tensor] = None, x: Optional[Tensor] = None,
                 edge_index: Optional[Tensor] = None) -> Frames:
@@ -51,9 +53,12 @@ class LearnedFrames(nn.Module):
         src, dst = edge_index
         eps = torch.finfo(pos.dtype).eps
         rel = pos[src] - pos[dst]
-        dist = (rel.square().sum(-1, keepdim=True) + eps**2).sqrt()
-        mean_dist = scatter(dist, dst, 0, dim_size=n, reduce="mean").clamp_min(eps)
-        radius = scatter(dist, dst, 0, dim_size=n, reduce="max").clamp_min(eps) * 1.01
+        # scale-free: offsets in units of the node's farthest neighbour (an invariant, not differentiated)
+        reach = scatter(rel.detach().norm(dim=-1), dst, 0, dim_size=n, reduce="max")
+        rel = rel / reach.clamp_min(torch.finfo(pos.dtype).tiny)[dst, None]
+        dist = (rel.square().sum(-1, keepdim=True) + eps**2).sqrt()  # eps inside: finite gradients at 0
+        mean_dist = scatter(dist, dst, 0, dim_size=n, reduce="mean")
+        radius = scatter(dist, dst, 0, dim_size=n, reduce="max") * 1.01
         scalars = [dist / mean_dist[dst]]
         if self.in_scalars:
             if x is None or x.shape != (n, self.in_scalars):
@@ -71,7 +76,6 @@ class LearnedFrames(nn.Module):
 def _gram_schmidt_o3(v1: Tensor, v2: Tensor, v3: Tensor) -> Frames:
     """Rows ``e1, e2, +-e1 x e2`` from equivariant ``v1, v2`` and the handedness vector ``v3``."""
     eps = torch.finfo(v1.dtype).eps
-    tol = eps**0.75  # float32: 6e-6, float64: 2e-12: kept unless rounding could flip it
     scale = (v1.norm(dim=-1) + v2.norm(dim=-1) + v3.norm(dim=-1)).detach().clamp_min(torch.finfo(v1.dtype).tiny)
     v1, v2, v3 = (v / scale[:, None] for v in (v1, v2, v3))  # O(1) vectors: eps below is negligible
     n1 = (v1.square().sum(-1, keepdim=True) + eps**2).sqrt()
@@ -82,14 +86,14 @@ def _gram_schmidt_o3(v1: Tensor, v2: Tensor, v3: Tensor) -> Frames:
     e2 = e2 - (e2 * e1).sum(-1, keepdim=True) * e1  # Gram-Schmidt twice: orthogonal to rounding
     e2 = e2 / (e2.square().sum(-1, keepdim=True) + eps**2).sqrt()
     e3 = torch.linalg.cross(e1, e2)
-    side = (e3 * v3).sum(-1, keepdim=True)
-    e3 = e3 * torch.where(side < 0, -1.0, 1.0).to(e3.dtype)
-    axes = torch.stack([e1, e2, e3], 1)
-    ok1 = v1.detach().norm(dim=-1) > tol
-    ok2 = ok1 & (v2.detach().norm(dim=-1) > tol)
-    axis_ok = torch.stack([ok1, ok2, ok2], 1)
+    side = (e3 * v3).sum(-1)
+    axes = torch.stack([e1, e2, e3 * torch.where(side < 0, -1.0, 1.0).to(e3.dtype)[:, None]], 1)
+    margins = torch.cat([n1, n2, n2], 1).detach()
+    axis_tol, sign_tol = tolerances(margins)
+    axis_ok = margins > axis_tol
+    axis_ok[:, 1:] &= axis_ok[:, :1]
     sign_ok = torch.ones_like(axis_ok)
-    sign_ok[:, 2] = side[:, 0].abs() > tol
+    sign_ok[:, 2] = side.detach().abs() > sign_tol[:, 2]
     matrices, fallback = repair_axes(axes, axis_ok, sign_ok)
-    quality = torch.minimum(n2[:, 0], side[:, 0].abs()).detach()
+    quality = torch.minimum(margins[:, :2].amin(dim=1), side.detach().abs())
     return Frames(matrices, torch.where(fallback, torch.zeros_like(quality), quality), fallback)

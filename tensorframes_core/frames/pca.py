@@ -1,29 +1,16 @@
 """PCA frames: the classical local frame whose first axis is the PCA normal."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Optional
 
 import torch
 
 from tensorframes_core.frames.base import Frames
 from tensorframes_core.frames.eigen import symmetric_eig
-from tensorframes_core.frames.repair import repair_axes
-from tensorframes_core.graph import knn_graph
-from torch_geometric.utils import scatter
+from tensorframes_core.frames.neighbours import neighbour_offsets
+from tensorframes_core.frames.repair import repair_axes, tolerances
 
 Tensor = torch.Tensor
-
-
-def _sum(values: Tensor, index: Tensor, n: int) -> Tensor:
-    return scatter(values, index, 0, dim_size=n, reduce="sum")
-
-
-def _tolerances(axis_gap: Tensor) -> Tuple[float, Tensor]:
-    """Thresholds below which an axis (its relative eigen-gap) or its sign (its relative moment) counts
-    as undetermined. An eigenvector's rounding error is ~eps / gap: gaps under sqrt(eps) are refused
-    (float32: 3.5e-4, float64: 1.5e-8), and a moment must clear what that error and rounding could flip."""
-    eps = torch.finfo(axis_gap.dtype).eps
-    return eps**0.5, 64 * eps + 4 * eps / axis_gap.clamp_min(eps**0.5)
 
 
 @torch.no_grad()
@@ -34,10 +21,11 @@ def pca_frames(pos: Tensor, k: int = 16, batch: Optional[Tensor] = None) -> Fram
     Rows are eigenvectors of ``C_i`` by increasing variance, so row 0 is the PCA normal. Each axis e is
     signed so that the first moment ``sum_j e.(x_j - x_i)`` is positive (the third moment
     ``sum_j (e.(x_j - x_i))^3`` when the first is ~0). Equivariant, ``R(pos @ Q.T) = R(pos) @ Q.T`` for
-    Q in O(d), wherever the relative eigen-gaps and moments clear their tolerances (``_tolerances``);
-    elsewhere a deterministic fallback fires (counted in ``fallback_mask``): undetermined axes come from the
-    standard basis. ``quality`` is the smallest relative gap or moment used. Closed-form eigen-solver
-    for d = 3, ``torch.linalg.eigh`` otherwise; no gradient. ``pos: (N, d)`` -> ``Frames`` ``(N, d, d)``.
+    Q in O(d), wherever the relative eigen-gaps and moments clear rounding level (``repair.tolerances``)
+    and the k-th neighbour is unique; elsewhere a deterministic fallback fires (counted in
+    ``fallback_mask``): undetermined axes come from the standard basis. ``quality`` is the smallest
+    relative gap or moment used (its eigenvector error is ~eps / quality). Closed-form eigen-solver for
+    d = 3, ``torch.linalg.eigh`` otherwise; no gradient. ``pos: (N, d)`` -> ``Frames`` ``(N, d, d)``.
 
     >>> pos = torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 2, 0], [0, 0, 3], [1, 1, 1]])
     >>> f = pca_frames(pos, k=4)
@@ -48,29 +36,30 @@ def pca_frames(pos: Tensor, k: int = 16, batch: Optional[Tensor] = None) -> Fram
         raise ValueError(f"pos must be (N, d) with d >= 2, got {tuple(pos.shape)}")
     if not pos.is_floating_point():
         raise ValueError("pos must be a floating-point tensor")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
     n, d = pos.shape
     work = pos.to(torch.promote_types(pos.dtype, torch.float32))  # half precision: compute in float32
     tiny = torch.finfo(work.dtype).tiny
-    src, dst = knn_graph(work, k, batch)
-    rel = work[src] - work[dst]  # (E, d): only relative positions, so translations drop out
-    values, axes = symmetric_eig(_sum(rel[:, :, None] * rel[:, None, :], dst, n))  # ascending, rows
+    rel, _, ambiguous = neighbour_offsets(work, k, batch)  # (N, k, d): translations drop out
+    values, axes = symmetric_eig(rel.transpose(1, 2) @ rel)  # ascending, rows
     # an axis is determined by the relative eigen-gaps on both of its sides
     gaps = (values[:, 1:] - values[:, :-1]) / values[:, -1:].clamp_min(tiny)  # (N, d-1)
     axis_gap = torch.minimum(torch.cat([gaps[:, :1], gaps], 1), torch.cat([gaps, gaps[:, -1:]], 1))  # (N, d)
-    gap_tol, sign_tol = _tolerances(axis_gap)
-    axis_ok = (axis_gap > gap_tol) & (values[:, -1:] > 0)
+    axis_tol, sign_tol = tolerances(axis_gap)
+    axis_ok = (axis_gap > axis_tol) & (values[:, -1:] > 0)
     # sign: first moment (linear, so from the summed offsets), third moment where the first is ~0
-    dist = rel.norm(dim=-1)
-    first = (axes @ _sum(rel, dst, n)[..., None])[..., 0] / _sum(dist, dst, n).clamp_min(tiny)[:, None]
+    dist = rel.norm(dim=-1)  # (N, k)
+    first = (axes @ rel.sum(1)[..., None])[..., 0] / dist.sum(1).clamp_min(tiny)[:, None]
     third = torch.zeros_like(first)
     weak = (first.abs() <= sign_tol).any(dim=1)
     if bool(weak.any()):
-        e = weak[dst]
-        proj = (axes[dst[e]] @ rel[e][..., None])[..., 0]  # (E', d): offsets in the local axes
-        third = _sum(proj**3, dst[e], n) / _sum(dist[e] ** 3, dst[e], n).clamp_min(tiny)[:, None]
+        proj = rel[weak] @ axes[weak].transpose(1, 2)  # (N', k, d): offsets in the local axes
+        third[weak] = proj.pow(3).sum(1) / dist[weak].pow(3).sum(1).clamp_min(tiny)[:, None]
     use_first = first.abs() > sign_tol
     sign_ok = use_first | (third.abs() > sign_tol)
     moment = torch.where(use_first, first, third)
     matrices, fallback = repair_axes(axes * torch.where(sign_ok, moment.sign(), 1.0)[..., None], axis_ok, sign_ok)
+    fallback = fallback | ambiguous
     quality = torch.where(fallback, 0.0, torch.minimum(axis_gap, moment.abs()).amin(dim=1))
     return Frames(matrices.to(pos.dtype), quality.to(pos.dtype), fallback)

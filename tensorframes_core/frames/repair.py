@@ -1,4 +1,4 @@
-"""The deterministic fallback for frames whose construction is ambiguous (degenerate neighbourhoods)."""
+"""When a frame is ambiguous (degenerate neighbourhoods): the tolerances, and the deterministic fallback."""
 from __future__ import annotations
 
 from typing import Tuple
@@ -6,6 +6,22 @@ from typing import Tuple
 import torch
 
 Tensor = torch.Tensor
+
+
+def tolerances(axis_margin: Tensor) -> Tuple[float, Tensor]:
+    """``(axis_tol, sign_tol)`` for relative, scale-free margins of the dtype of ``axis_margin: (N, d)``.
+
+    An axis (direction) counts as undetermined when its margin (relative eigen-gap, residual norm) is
+    at rounding level, ``<= 64 eps``; in between, its rounding error ``~eps / margin`` shows in
+    ``Frames.quality``. A sign (relative moment) must also clear what that error could flip:
+    ``64 eps + 4 eps / margin``.
+
+    >>> axis_tol, sign_tol = tolerances(torch.tensor([[1.0, 1e-3]], dtype=torch.float64))
+    >>> axis_tol, sign_tol
+    (1.4210854715202004e-14, tensor([[1.5099e-14, 9.0239e-13]], dtype=torch.float64))
+    """
+    eps = torch.finfo(axis_margin.dtype).eps
+    return 64 * eps, 64 * eps + 4 * eps / axis_margin.clamp_min(64 * eps)
 
 
 def repair_axes(axes: Tensor, axis_ok: Tensor, sign_ok: Tensor) -> Tuple[Tensor, Tensor]:
