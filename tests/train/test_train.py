@@ -126,7 +126,7 @@ def test_cli_eval_pca_best_k_json(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["eval", "--checkpoint", "/no/such/model.pt"], "no checkpoint file at /no/such/model.pt"),
-    (["eval", "--pretrained", "gcn/baseline/pca"], "no pretrained gcn/baseline/pca"),
+    (["eval", "--pretrained", "gcn/augment/learned"], "no pretrained gcn/augment/learned"),
     (["eval", "--pretrained", "gcn"], "expects ARCH/MODE/FRAMES"),
     (["eval", "--arch", "pca", "--rotations", "none,so2"], "unknown rotations"),
     (["train", "--data", "modelnet40", "--epochs", "1"], "needs --root"),
