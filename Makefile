@@ -24,6 +24,10 @@ app: $(STAMP)
 test: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2
 
+# Long fuzz profile of the file loaders: 850 cases per format (12 formats: 10,200 cases).
+fuzz: $(STAMP)
+	TFE_FUZZ_EXAMPLES=850 OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 tests/data/test_data_fuzz.py
+
 bench: $(STAMP)
 	$(VENV)/bin/tensorframes bench
 

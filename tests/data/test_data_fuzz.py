@@ -1,4 +1,8 @@
-"""Fuzz: random bytes, bit flips and truncations of valid files give a cloud or InputError only."""
+"""Fuzz: random bytes, bit flips and truncations of valid files give a cloud or InputError only.
+
+CI runs a quick profile (16 cases per format); `make fuzz` sets TFE_FUZZ_EXAMPLES for the long one.
+"""
+import os
 import warnings
 
 import pytest
@@ -22,7 +26,7 @@ def mutate(data: st.DataObject, base: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("ext", FORMATS)
-@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("TFE_FUZZ_EXAMPLES", "16")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_loader_never_raises_anything_but_input_error(valid_files, ext, data):
     blob = mutate(data, valid_files[ext])
