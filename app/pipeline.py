@@ -18,17 +18,13 @@ from torch_geometric.data import Data
 from tensorframes_core.data import shapes
 from tensorframes_core.data.cloud import InputError
 from tensorframes_core.data.formats import MAX_BYTES, load_point_cloud
+from tensorframes_core.equivariance import orbit_sweep as core_orbit_sweep
+from tensorframes_core.equivariance import relative_equivariance_error
+from tensorframes_core.group import rotation_about, rotation_from_euler, transform_matrix
 from tensorframes_core.models import build_model
 from tensorframes_core.reps import as_reps
 from tensorframes_core.train.metrics import angle_error
 
-from app.core_gaps import orbit_sweep as core_orbit_sweep
-from app.core_gaps import (
-    relative_equivariance_error,
-    rotation_about,
-    rotation_from_euler,
-    transform_matrix,
-)
 from app.settings import MAX_POINTS, Settings
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -12,7 +12,7 @@ import torch
 
 from tensorframes_core.nn import to_global
 
-from app.core_gaps import vector_slice
+from tensorframes_core.reps import vector_slice
 from app.pipeline import Results
 from app.settings import Settings
 

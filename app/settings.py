@@ -19,7 +19,7 @@ from typing import Any
 from tensorframes_core.data import shapes
 from tensorframes_core.models import ARCHS, FRAMES, MODES
 
-from app.core_gaps import AXES
+from tensorframes_core.group import AXES
 
 NOISE_CHOICES = tuple(float(n) for n in shapes.NOISE_LEVELS)
 LAYOUTS = ("side by side", "overlay")

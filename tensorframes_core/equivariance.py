@@ -5,7 +5,7 @@ orthogonal ``g`` (rotations AND reflections). These helpers measure how far a fu
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import torch
 
@@ -94,14 +94,11 @@ def equivariance_error(
     if generator is None:
         generator = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, ()).item()))
     call = (lambda p, f: fn(p)) if x is None else fn
-    reference = call(pos, x)
-    scale = reference.detach().norm().clamp_min(torch.finfo(reference.dtype).tiny)
+    reference = call(pos, x).detach()
     worst = 0.0
     for g in _alternating_orthogonal(trials, d, reflections, pos.dtype, pos.device, generator):
         moved_x = None if x is None else in_reps.transform(x, g)
-        moved = call(pos @ g.T, moved_x)
-        expected = out_reps.transform(reference, g)
-        worst = max(worst, float((moved - expected).detach().norm() / scale))
+        worst = max(worst, relative_equivariance_error(reference, call(pos @ g.T, moved_x).detach(), g, out_reps))
     return worst
 
 
@@ -126,3 +123,37 @@ def assert_equivariant(
     if not error <= atol:
         raise AssertionError(f"not equivariant: relative error {error:.3e} > atol {atol:.1e}")
     return error
+
+
+def relative_equivariance_error(f_x: Tensor, f_gx: Tensor, g: Tensor, out_reps="1x1n") -> float:
+    """``||f(g x) - rho(g) f(x)|| / ||f(x)||`` for one given ``g``.
+
+    >>> from tensorframes_core.group import mirror
+    >>> f = torch.randn(5, 3, dtype=torch.float64)
+    >>> relative_equivariance_error(f, f @ mirror("x").T, mirror("x"))
+    0.0
+    """
+    from tensorframes_core.reps import as_reps
+
+    expected = as_reps(out_reps).transform(f_x, g.to(f_x.dtype))
+    scale = f_x.norm().clamp_min(torch.finfo(f_x.dtype).tiny)
+    return float((f_gx - expected).norm() / scale)
+
+
+def orbit_sweep(
+    fn: Callable[[Tensor], Tensor],
+    pos: Tensor,
+    axis: str,
+    angles_deg: Sequence[float],
+    reflect: Optional[str] = None,
+) -> List[float]:
+    """Equivariance error of ``fn`` (pos (N, 3) -> (N, 3) vectors) for g = rotation(angle) [@ mirror], per angle.
+    """
+    from tensorframes_core.group import rotation_about, transform_matrix
+
+    reference = fn(pos)
+    errors = []
+    for angle in angles_deg:
+        g = transform_matrix(rotation_about(axis, angle), reflect).to(pos.dtype)
+        errors.append(relative_equivariance_error(reference, fn(pos @ g.T), g))
+    return errors

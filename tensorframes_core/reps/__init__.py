@@ -10,7 +10,7 @@ from tensorframes_core.reps.irreps import Irreps
 from tensorframes_core.reps.spec import spec_letters
 from tensorframes_core.reps.tensor_reps import TensorReps
 
-__all__ = ["Reps", "TensorReps", "Irreps", "as_reps"]
+__all__ = ["Reps", "TensorReps", "Irreps", "as_reps", "vector_slice"]
 
 
 def as_reps(spec_or_reps: Union[str, Reps], d: int = 3) -> Reps:
@@ -40,3 +40,19 @@ def as_reps(spec_or_reps: Union[str, Reps], d: int = 3) -> Reps:
         f"cannot read reps {spec_or_reps!r}: terms must all end in n/p (Cartesian, e.g. '16x0n+8x1n') "
         "or all in e/o (irreps, e.g. '8x0e+4x1o')"
     )
+
+
+def vector_slice(reps) -> slice:
+    """Columns of the first vector block ("1n" Cartesian or "1o" irrep) in features of type ``reps``.
+
+    >>> vector_slice("1x0n+1x1n")
+    slice(1, 4, None)
+    """
+    parsed = as_reps(reps)
+    start = 0
+    for term in parsed.terms:
+        size = as_reps(f"1x{term.order}{term.letter}").dim
+        if term.order == 1 and term.letter in ("n", "o"):
+            return slice(start, start + size)
+        start += term.mul * size
+    raise ValueError(f"no vector feature in {reps!r}")

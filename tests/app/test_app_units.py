@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from app import pipeline, render, scene
-from app.core_gaps import mirror, rotation_about, rotation_from_euler
+from tensorframes_core.group import mirror, rotation_about, rotation_from_euler
 from app.settings import DEFAULTS, FIELDS, Settings, from_query, to_query
 from tensorframes_core.data import load_point_cloud
 
-MODULES = ("app.core_gaps", "app.settings", "app.tour", "app.export", "app.charts", "app.panels")
+MODULES = ("app.settings", "app.tour", "app.export", "app.charts", "app.panels")
 
 
 @pytest.mark.parametrize("name", MODULES)
