@@ -4,11 +4,10 @@ Every figure comes from the same run: the median of ``--repeats`` timed calls af
 untimed ones. CUDA is timed with events (and synchronised); its peak memory is
 ``torch.cuda.max_memory_allocated`` above what was allocated before the timed calls. On CPU the time
 is wall-clock (``perf_counter``; ``--clock process`` takes the process's CPU time instead, which a busy
-shared machine inflates less: use it with ``--threads 1``). CPU memory comes from a second pass after
-all timings (one call per row, after warm-up): the resident set's high-water mark above its level
-before the call (Linux ``/proc``, with blocks >= 1 MiB returned to the system at free so that the mark
-follows the live tensors; a setting that would slow the timed calls, hence the separate pass; ``n/a``
-elsewhere). Sections (``--only``):
+shared machine inflates less: use it with ``--threads 1``) and the peak memory comes from one more,
+profiled call: the largest running total of the allocator's CPU tensor memory above its level before
+the call, as the profiler's allocation events report it (``n/a`` where torch does not expose them).
+Sections (``--only``):
 
 ====== =========================================================================================
 s1     training step (forward + backward + Adam) and inference, every arch x mode, 32 x 1,024 points
@@ -30,15 +29,16 @@ copy bandwidth; our tensor-frames layer); ``target`` shows the issue's target wh
 from __future__ import annotations
 
 import argparse
-import ctypes
+import contextlib
 import json
 import math
+import os
 import platform
 import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch_geometric.data import Batch, Data
@@ -111,59 +111,58 @@ class Row:
 
 # --- measuring ---------------------------------------------------------------------------------
 
-class _ResidentPeak:
-    """Peak resident memory above a starting level, from Linux ``/proc/self`` (``None`` elsewhere)."""
-
-    def __init__(self) -> None:
-        self.start_kb = 0
-
-    @staticmethod
-    def _status(field: str) -> int:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-        raise OSError(field)
-
-    def reset(self) -> bool:
-        try:
-            with open("/proc/self/clear_refs", "w") as f:
-                f.write("5")  # resets VmHWM to the current VmRSS
-            self.start_kb = self._status("VmRSS")
-            return True
-        except OSError:
-            return False
-
-    def peak_mb(self) -> float:
-        return max(self._status("VmHWM") - self.start_kb, 0) / 1024
-
-
-def _return_large_blocks_to_os() -> None:
-    """glibc: serve blocks >= 1 MiB by mmap and give them back at free (a fixed threshold instead of
-    the adaptive one), so the resident set follows the live tensors and its peak means something."""
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null: the profiler's C++ side logs every start and stop there."""
+    sys.stderr.flush()
+    saved = os.dup(2)
     try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 1 << 20)  # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):
-        pass
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _cpu_peak_mb(fn: Callable[[], object]) -> Optional[float]:
+    """Peak of the CPU tensor memory allocated during one call of ``fn``, above its level before the call.
+
+    Read from the profiler's allocation events, which carry the allocator's running total (the CPU
+    counterpart of ``torch.cuda.max_memory_allocated``); ``None`` where this torch does not expose them.
+    """
+    try:
+        from torch._C._profiler import _EventType
+
+        activities = [torch.profiler.ProfilerActivity.CPU]
+        with _native_stderr_silenced(), torch.profiler.profile(activities=activities, profile_memory=True) as prof:
+            fn()
+        stack, events = list(prof.profiler.kineto_results.experimental_event_tree()), []
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            if node.tag == _EventType.Allocation and node.extra_fields.device.type == "cpu":
+                events.append((node.start_time_ns, node.extra_fields.total_allocated, node.extra_fields.alloc_size))
+        if not events:
+            return 0.0
+        events.sort()
+        before = events[0][1] - events[0][2]  # the running total can carry blocks from earlier sessions
+        return (max(total for _, total, _ in events) - before) / 2**20
+    except (ImportError, AttributeError, RuntimeError):
+        return None
 
 
 @dataclass
 class Timer:
-    """``timer(fn) -> (median ms, peak MB)`` over ``repeats`` calls after ``warmup`` calls.
-
-    On CPU the peak is ``None`` (see the module docstring); ``memory_pass=True`` makes one call after
-    the warm-up and returns ``(None, peak resident MB or None)``.
-    """
+    """``timer(fn) -> (median ms, peak MB)`` over ``repeats`` calls after ``warmup`` calls (CPU: the
+    peak from one more, profiled call)."""
 
     device: torch.device
     repeats: int
     warmup: int
     clock: Callable[[], float] = time.perf_counter
-    memory_pass: bool = False
 
-    def __call__(self, fn: Callable[[], object]) -> Tuple[Optional[float], Optional[float]]:
+    def __call__(self, fn: Callable[[], object]) -> Tuple[float, Optional[float]]:
         cuda = self.device.type == "cuda"
         for _ in range(self.warmup):
             fn()
@@ -180,16 +179,11 @@ class Timer:
                 end.synchronize()
                 times.append(start.elapsed_time(end))
             return statistics.median(times), (torch.cuda.max_memory_allocated(self.device) - base) / 2**20
-        if self.memory_pass:
-            rss = _ResidentPeak()
-            tracked = rss.reset()
-            fn()
-            return None, (rss.peak_mb() if tracked else None)
         for _ in range(self.repeats):
             t0 = self.clock()
             fn()
             times.append((self.clock() - t0) * 1e3)
-        return statistics.median(times), None
+        return statistics.median(times), _cpu_peak_mb(fn)
 
 
 def _measure(timer: Timer, row: Row, fn: Callable[[], object]) -> Row:
@@ -322,7 +316,7 @@ def block_rows(sizes: Tuple[int, int], fps_picks: int, device: torch.device, tim
         cases = [
             (f"knn_graph k={K}", lambda: knn_graph(pos, K)),
             (f"radius_graph r={radius:.3g} max 64", lambda: radius_graph(pos, radius, max_num_neighbors=64)),
-            (f"fps {fps_picks:,} picks", lambda: fps(pos, fps_picks / points)),
+            (f"fps {fps_picks:,} picks", lambda: fps(pos, (fps_picks - 0.5) / points)),
             (f"pca_frames k={K} (incl. kNN)", lambda: pca_frames(pos, k=K)),
             ("symmetric_eig 3x3 (pca's solver)", lambda: symmetric_eig(cov)),
             (f"LearnedFrames k={K} (given kNN)", learned_frames),
@@ -590,27 +584,20 @@ def _run_sections(args: argparse.Namespace, profile: Profile, device: torch.devi
     timer = Timer(device, args.repeats or profile.repeats, args.warmup if args.warmup is not None else profile.warmup,
                   clock)
     sections = {
-        "s1": lambda t: model_rows("s1", *profile.s1, device, t, args.archs, cpu_target=False),
-        "s2": lambda t: model_rows("s2", *profile.s2, device, t, args.archs,
-                                   cpu_target=device.type == "cpu" and profile.s2 == (1, 10_000)),
-        "s3": lambda t: s3_rows(profile.s3, device, t),
-        "blocks": lambda t: block_rows(profile.blocks, profile.fps_picks, device, t),
-        "edges": lambda t: edge_rows(profile.blocks, profile.copy_mb, device, t),
-        "peer": lambda t: peer_rows(*profile.peer, device, t),
+        "s1": lambda: model_rows("s1", *profile.s1, device, timer, args.archs, cpu_target=False),
+        "s2": lambda: model_rows("s2", *profile.s2, device, timer, args.archs,
+                                 cpu_target=device.type == "cpu" and profile.s2 == (1, 10_000)),
+        "s3": lambda: s3_rows(profile.s3, device, timer),
+        "blocks": lambda: block_rows(profile.blocks, profile.fps_picks, device, timer),
+        "edges": lambda: edge_rows(profile.blocks, profile.copy_mb, device, timer),
+        "peer": lambda: peer_rows(*profile.peer, device, timer),
     }
-    selected = [s for s in SECTIONS if s in args.only]
     rows: List[Row] = []
-    for section in selected:
-        t0 = time.perf_counter()
-        rows += sections[section](timer)
-        log(f"[bench] {section} timed in {time.perf_counter() - t0:.0f} s")
-    if device.type == "cpu":
-        _return_large_blocks_to_os()
-        memory = Timer(device, 1, timer.warmup, clock, memory_pass=True)
-        peaks = [r.peak_mb for section in selected for r in sections[section](memory)]
-        log("[bench] memory pass done")
-        for row, peak in zip(rows, peaks):
-            row.peak_mb = peak
+    for section in SECTIONS:
+        if section in args.only:
+            t0 = time.perf_counter()
+            rows += sections[section]()
+            log(f"[bench] {section} done in {time.perf_counter() - t0:.0f} s")
     memory_growth_notes(rows)
     meta = {
         "device": device_name(device), "torch": torch.__version__, "python": platform.python_version(),

@@ -16,7 +16,7 @@ box) are pruned, and brute force runs inside the surviving pairs. Memory stays b
 from __future__ import annotations
 
 import math
-from typing import Iterator, NamedTuple, Optional, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 import torch
 
@@ -72,18 +72,51 @@ def _cdist(a: Tensor, b: Tensor) -> Tensor:
     return torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist")
 
 
+def _padded_blocks(nx: List[int], ny: List[int], budget: int) -> Iterator[Tuple[int, int, int, int]]:
+    """Blocks ``(g0, g1, r0, r1)``: clouds ``g0..g1-1`` side by side, rows ``r0..r1-1`` of each, padded
+    to the group's largest clouds, within ~``budget`` entries and at most twice the unpadded work."""
+    g, n_graphs = 0, len(nx)
+    while g < n_graphs:
+        g_end, wx, wy, work = g + 1, nx[g], ny[g], nx[g] * ny[g]
+        while g_end < n_graphs:
+            cx, cy = max(wx, nx[g_end]), max(wy, ny[g_end])
+            padded = (g_end + 1 - g) * cx * cy
+            if padded > budget or padded > 2 * (work + nx[g_end] * ny[g_end]):
+                break
+            g_end, wx, wy, work = g_end + 1, cx, cy, work + nx[g_end] * ny[g_end]
+        rows = max(1, budget // max((g_end - g) * wx, 1))
+        for r0 in range(0, wy, rows):
+            yield g, g_end, r0, min(r0 + rows, wy)
+        g = g_end
+
+
 def _brute_force(x: Tensor, y: Tensor, k: int, bx: Tensor, by: Tensor, exclude_self: bool) -> Tensor:
-    """Neighbour table ``(M, k)`` (-1 = none) by blocks of the full distance matrix; sorted batches."""
-    table = torch.full((y.shape[0], k), -1, dtype=torch.long, device=x.device)
-    for y0, y1, x0, x1 in _chunks(bx, by, BLOCK_ELEMENTS):
-        dist = _cdist(y[y0:y1], x[x0:x1])
-        dist.masked_fill_(by[y0:y1, None] != bx[None, x0:x1], math.inf)
-        if exclude_self:
-            rows, cols = torch.arange(y0, y1, device=x.device), torch.arange(x0, x1, device=x.device)
-            dist.masked_fill_(rows[:, None] == cols, math.inf)
-        kk = min(k, x1 - x0)
-        best, idx = dist.topk(kk, dim=1, largest=False)
-        table[y0:y1, :kk] = torch.where(torch.isfinite(best), idx + x0, -1)
+    """Neighbour table ``(M, k)`` (-1 = none) from per-cloud distance blocks; sorted batches.
+
+    Clouds are padded side by side into ``(B, rows, cols)`` blocks, so a batch of B clouds of n points
+    costs ``B n^2`` distances, not the ``(B n)^2`` of one matrix masked by cloud."""
+    n, m = x.shape[0], y.shape[0]
+    table = torch.full((m, k), -1, dtype=torch.long, device=x.device)
+    n_graphs = int(max(bx.max(), by.max())) + 1
+    ptr_x, ptr_y = _pointers(bx, n_graphs), _pointers(by, n_graphs)
+    nx, ny = ptr_x.diff(), ptr_y.diff()
+    for g0, g1, r0, r1 in _padded_blocks(nx.tolist(), ny.tolist(), BLOCK_ELEMENTS):
+        width = int(nx[g0:g1].max())
+        if width == 0:
+            continue
+        rows = torch.arange(r0, r1, device=x.device)
+        cols = torch.arange(width, device=x.device)
+        yi = ptr_y[g0:g1, None] + rows  # (B, R) target indices
+        xi = ptr_x[g0:g1, None] + cols  # (B, C) source indices
+        y_ok = rows < ny[g0:g1, None]
+        dist = _cdist(y[yi.clamp_max(m - 1)], x[xi.clamp_max(n - 1)])  # (B, R, C)
+        bad = (cols >= nx[g0:g1, None])[:, None, :]
+        if exclude_self:  # x and y are the same points: self = same index
+            bad = bad | (yi[:, :, None] == xi[:, None, :])
+        kk = min(k, width)
+        best, idx = dist.masked_fill_(bad, math.inf).topk(kk, dim=2, largest=False)
+        found = torch.where(torch.isfinite(best), xi.gather(1, idx.flatten(1)).view_as(idx), -1)
+        table[yi[y_ok], :kk] = found[y_ok]
     return table
 
 
@@ -432,11 +465,18 @@ def fps(pos: Tensor, ratio: float, batch: Optional[Tensor] = None, random_start:
     picks = torch.empty(n_graphs, m_max, dtype=torch.long, device=pos.device)
     picks[:, 0] = start
     rows = torch.arange(n_graphs, device=pos.device)
+    planes = padded.permute(2, 0, 1).contiguous()  # (d, B, n_max): one coordinate per plane
     min_dist = torch.where(real, math.inf, -1.0).to(pos.dtype)
-    for step in range(1, m_max):
+    dist, diff = torch.empty_like(min_dist), torch.empty_like(min_dist)
+    for step in range(1, m_max):  # few kernels per step, all into preallocated buffers
         last = picks[:, step - 1]
-        dist = ((padded - padded[rows, last][:, None]) ** 2).sum(-1)
-        min_dist = torch.minimum(min_dist, dist).index_put((rows, last), min_dist.new_tensor(-1.0))
+        centre = planes[:, rows, last]  # (d, B)
+        dist.zero_()
+        for axis in range(planes.shape[0]):
+            torch.sub(planes[axis], centre[axis, :, None], out=diff)
+            dist.addcmul_(diff, diff)
+        torch.minimum(min_dist, dist, out=min_dist)
+        min_dist[rows, last] = -1.0  # picked: never again (duplicates tie at distance 0)
         picks[:, step] = min_dist.argmax(dim=1)
     keep = torch.arange(m_max, device=pos.device)[None] < samples[:, None]
     return (picks + ptr[:-1, None])[keep]

@@ -99,6 +99,24 @@ def test_clustered_and_duplicate_points(path):
     torch.testing.assert_close(dist, ref, atol=1e-9, rtol=0)
 
 
+def test_non_uniform_batched_clouds(path):
+    """Clusters 1000x denser than the background, far outliers and clouds of very different sizes."""
+    gen = torch.Generator().manual_seed(9)
+
+    def cloud(n_cluster, n_background, n_out):
+        parts = [torch.randn(n_cluster, 3, generator=gen, dtype=F64) * 1e-3 + 0.5,
+                 torch.rand(n_background, 3, generator=gen, dtype=F64),
+                 torch.randn(n_out, 3, generator=gen, dtype=F64) * 100]
+        return torch.cat(parts)[torch.randperm(n_cluster + n_background + n_out, generator=gen)]
+
+    clouds = [cloud(150, 100, 5), cloud(0, 3, 0), cloud(40, 300, 2), cloud(60, 0, 1)]
+    pos = torch.cat(clouds)
+    batch = torch.repeat_interleave(torch.arange(len(clouds)), torch.tensor([len(c) for c in clouds]))
+    for k, loop in [(7, False), (16, True)]:
+        check_against_reference(knn_graph(pos, k, batch, loop=loop), pos, pos,
+                                reference(pos, pos, k, batch, batch, exclude_self=not loop))
+
+
 def test_chunking_gives_the_same_graph(path, monkeypatch):
     pos, batch = batched_cloud([300, 200, 7], seed=8)
     whole = knn_graph(pos, 5, batch)
