@@ -11,6 +11,7 @@ from app.settings import ARCH_LABELS, MODE_LABELS, Settings
 
 EXACT, CLOSE = 1e-4, 5e-2
 VIEW_KEY = "tfe-views"
+VTKJS_HEIGHT = 640
 
 
 def sci(x: float) -> str:
@@ -80,14 +81,19 @@ def equivariance(res: Results, loaded: LoadedModel, s: Settings) -> None:
 
 
 def views(scene: Scene, s: Settings) -> None:
-    """The 3D views: pyvista image if asked for and it works, else (and by default) interactive plotly."""
+    """The 3D views: pyvista (vtk.js page or image) if asked for and it works, else (and by default) plotly."""
     for note in scene.notes:
         st.info(note, icon=":material/info:")
     if s.renderer.startswith("pyvista"):
         try:
             with st.spinner("Rendering with pyvista in a separate process…"):
-                st.image(render.pyvista_png(scene), width="stretch")
-            st.caption("Static pyvista image. Switch the renderer to plotly to rotate the views.")
+                if "vtk.js" in s.renderer:
+                    st.iframe(render.pyvista_html(scene), height=VTKJS_HEIGHT)
+                    st.caption("pyvista scene drawn by vtk.js in your browser: drag to rotate (the two views are "
+                               "linked), scroll to zoom. The camera starts afresh when the scene changes.")
+                else:
+                    st.image(render.pyvista_png(scene), width="stretch")
+                    st.caption("Static pyvista image. Switch the renderer to plotly or vtk.js to rotate the views.")
             return
         except render.RenderError as exc:
             st.warning(f"The pyvista renderer did not work here ({exc}). Showing the interactive plotly view "

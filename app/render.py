@@ -1,8 +1,10 @@
 """Scene -> pixels, safely: plotly in the page (always available), pyvista in a separate process.
 
-pyvista/VTK never runs in the Streamlit server: ``pyvista_png`` starts ``render_worker.py`` in its
-own process group with a timeout and reads back a PNG. Any failure or timeout raises
-:class:`RenderError`; the page then shows a message and the plotly view instead.
+pyvista/VTK never runs in the Streamlit server: ``pyvista_png`` and ``pyvista_html`` start
+``render_worker.py`` in its own process group with a timeout and read back a PNG or a standalone
+vtk.js page (pyvista's export, made in that process, never in the script thread: see
+../shared/stack.md). Any failure or timeout raises :class:`RenderError`; the page then shows a
+message and the plotly view instead.
 
 Camera: Streamlit remounts a plotly chart whenever its figure changes (the element id hashes the
 figure), so ``uirevision`` alone cannot keep the user's camera. ``keep_camera`` installs a small
@@ -129,9 +131,10 @@ def plotly_figure(scene: Scene, height: int = 640) -> go.Figure:
     return fig
 
 
-def _render_png(payload: bytes, timeout: float) -> bytes:
+def _render(payload: bytes, suffix: str, timeout: float) -> bytes:
+    """The worker's output file (``suffix`` ".png" or ".html") for a pickled plain scene; raises RenderError."""
     with tempfile.TemporaryDirectory(prefix="tfe-render-") as tmp:
-        source, target = Path(tmp, "scene.pkl"), Path(tmp, "scene.png")
+        source, target = Path(tmp, "scene.pkl"), Path(tmp, "scene" + suffix)
         source.write_bytes(payload)
         env = {**os.environ, "VTK_DEFAULT_OPENGL_WINDOW": "vtkEGLRenderWindow"}
         try:
@@ -146,11 +149,21 @@ def _render_png(payload: bytes, timeout: float) -> bytes:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _cached_png(digest: str, _payload: bytes, timeout: float) -> bytes:
-    return _render_png(_payload, timeout)
+def _cached_render(digest: str, _payload: bytes, suffix: str, timeout: float) -> bytes:
+    return _render(_payload, suffix, timeout)
+
+
+def _pyvista(scene: Scene, suffix: str, timeout: float) -> bytes:
+    payload = pickle.dumps(as_plain(scene), protocol=pickle.HIGHEST_PROTOCOL)
+    return _cached_render(hashlib.sha256(payload).hexdigest(), payload, suffix, timeout)
 
 
 def pyvista_png(scene: Scene, timeout: float = RENDER_TIMEOUT_S) -> bytes:
     """A PNG of ``scene`` drawn by pyvista in a separate process (cached); raises RenderError."""
-    payload = pickle.dumps(as_plain(scene), protocol=pickle.HIGHEST_PROTOCOL)
-    return _cached_png(hashlib.sha256(payload).hexdigest(), payload, timeout)
+    return _pyvista(scene, ".png", timeout)
+
+
+def pyvista_html(scene: Scene, timeout: float = RENDER_TIMEOUT_S) -> str:
+    """A standalone vtk.js page of ``scene`` (about 1.5 MB, drawn and rotated in the browser), exported by
+    pyvista in a separate process (cached); raises RenderError."""
+    return _pyvista(scene, ".html", timeout).decode("utf-8", errors="replace")

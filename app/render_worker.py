@@ -1,4 +1,7 @@
-"""Draw a scene with pyvista off-screen and save a PNG: ``python app/render_worker.py scene.pkl out.png``.
+"""Draw a scene with pyvista off-screen: ``python app/render_worker.py scene.pkl out.png|out.html``.
+
+``.png``: a screenshot. ``.html``: pyvista's standalone vtk.js export (trame-pyvista; the scene is
+drawn client-side and can be rotated in the browser, with no server behind it).
 
 Runs in its own process (started by ``render.py`` with a timeout), never in the Streamlit server:
 VTK/OpenGL failures or hangs then cannot take the app down. Imports nothing from the app.
@@ -55,7 +58,10 @@ def main(argv: list[str]) -> int:
     with open(source, "rb") as f:
         scene = pickle.load(f)
     plotter = plotter_for(scene)
-    plotter.screenshot(target)
+    if target.endswith(".html"):
+        plotter.trame.export_html(target)
+    else:
+        plotter.screenshot(target)
     plotter.close()
     return 0
 

@@ -23,7 +23,7 @@ from tensorframes_core.group import AXES
 
 NOISE_CHOICES = tuple(float(n) for n in shapes.NOISE_LEVELS)
 LAYOUTS = ("side by side", "overlay")
-RENDERERS = ("plotly (interactive)", "pyvista (image)")
+RENDERERS = ("plotly (interactive)", "pyvista (vtk.js, interactive)", "pyvista (image)")
 COLOR_BY = ("angle error", "equivariance gap", "plain")
 ROT_MODES = ("axis + angle", "Euler angles")
 SOURCES = ("gallery", "upload")

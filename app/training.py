@@ -1,12 +1,13 @@
 """Train a small model in the app: a background thread per browser session, with a stop button.
 
 The job builds its OWN model (never the shared cached ones), so training in one session cannot
-change what another session sees. The thread never calls Streamlit; the page polls the job.
+change what another session sees. Each step is the core's :class:`TrainStep` (the same loss,
+clipping and non-finite guard as ``tensorframes train``). The thread never calls Streamlit; the
+page polls the job.
 """
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from torch_geometric.data import Batch
 
 from tensorframes_core.data import shapes
 from tensorframes_core.models import build_model
-from tensorframes_core.train.metrics import cosine_loss
+from tensorframes_core.train import TrainStep
 
 MAX_BAD_STEPS = 5
 
@@ -60,33 +61,23 @@ class TrainJob:
         self.stop_event.set()
 
     def run(self) -> None:
-        """The loop: Adam on the unoriented cosine loss over procedural shapes (exact normals)."""
+        """The loop: core training steps on procedural shapes (exact normals) until done or stopped."""
         try:
             self.status = "running"
             torch.manual_seed(self.seed)
             model = build_model(self.arch, self.mode, self.frames)
             clouds = shapes.make_dataset(4 * self.clouds_per_step, self.n_points, noise=self.noise, seed=self.seed)
             batches = itertools.cycle([Batch.from_data_list([c.to_data() for c in clouds[k::4]]) for k in range(4)])
-            params = [p for p in model.parameters() if p.requires_grad]
-            optimiser = torch.optim.Adam(params, lr=self.lr) if params else None
-            bad = 0
+            if not any(p.requires_grad for p in model.parameters()):
+                raise ValueError(f"{self.arch} has no weights to train")
+            step = TrainStep(model, torch.optim.Adam(model.parameters(), lr=self.lr), max_bad_steps=MAX_BAD_STEPS)
             model.train()
             for _ in range(self.steps):
                 if self.stop_event.is_set():
                     break
-                batch = next(batches)
-                loss = cosine_loss(model(batch), batch.normal)
-                value = float(loss.detach())
-                if not math.isfinite(value):
-                    bad += 1
-                    if bad >= MAX_BAD_STEPS:
-                        raise FloatingPointError(f"{bad} steps with a non-finite loss")
-                    continue
-                if optimiser is not None:
-                    optimiser.zero_grad()
-                    loss.backward()
-                    optimiser.step()
-                self.losses.append(value)
+                loss = step(next(batches))
+                if loss is not None:
+                    self.losses.append(loss)
             self.model = model.eval().requires_grad_(False)
             self.status = "stopped" if self.stop_event.is_set() else "done"
         except Exception as exc:  # noqa: BLE001 - reported on the page, never raised into the thread pool

@@ -16,11 +16,12 @@ from tensorframes_core.train.checkpoint import (
 )
 from tensorframes_core.train.config import TrainConfig
 from tensorframes_core.train.evaluate import ROTATIONS, evaluate, format_table, to_rows
-from tensorframes_core.train.loop import TrainingError, train
+from tensorframes_core.train.loop import train
+from tensorframes_core.train.step import TrainingError, TrainStep
 from tensorframes_core.train.metrics import abs_cosine, angle_error, cosine_loss, summarize
 
 __all__ = [
-    "TrainConfig", "train", "TrainingError",
+    "TrainConfig", "train", "TrainingError", "TrainStep",
     "evaluate", "ROTATIONS", "format_table", "to_rows",
     "save_checkpoint", "load_checkpoint", "read_checkpoint", "load_latest", "load_model", "export_checkpoint",
     "CheckpointError",

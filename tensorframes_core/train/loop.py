@@ -37,11 +37,8 @@ from tensorframes_core.train.checkpoint import (
 from tensorframes_core.train.config import TrainConfig, to_json
 from tensorframes_core.train.data import describe_data, training_set, validation_set
 from tensorframes_core.train.evaluate import angle_errors
-from tensorframes_core.train.metrics import cosine_loss, summarize
-
-
-class TrainingError(RuntimeError):
-    """Training stopped on purpose (diverged, or the ranks disagree); no bad checkpoint was written."""
+from tensorframes_core.train.metrics import summarize
+from tensorframes_core.train.step import TrainingError, TrainStep
 
 
 def learning_rate(config: TrainConfig, epoch: int) -> float:
@@ -120,47 +117,7 @@ def _loader(dataset, config: TrainConfig, ctx: distributed.DistContext, data_rng
                       pin_memory=ctx.device.type == "cuda")
 
 
-class _Steps:
-    """The optimisation step with the non-finite guard (all ranks take the same branch)."""
-
-    def __init__(self, model: nn.Module, optimizer, scaler, amp_dtype, config: TrainConfig, ctx) -> None:
-        self.model, self.optimizer, self.scaler, self.amp_dtype = model, optimizer, scaler, amp_dtype
-        self.config, self.ctx = config, ctx
-        self.skipped = 0
-        self.consecutive = 0
-
-    def __call__(self, batch) -> Optional[float]:
-        """One step on ``batch``; the loss, or None if the step was skipped."""
-        self.optimizer.zero_grad(set_to_none=True)
-        amp = self.amp_dtype is not None
-        with torch.autocast(self.ctx.device.type, dtype=self.amp_dtype or torch.float32, enabled=amp):
-            pred = self.model(batch)
-        loss = cosine_loss(pred.float(), batch.normal)
-        ok = not distributed.any_true(not bool(torch.isfinite(loss)), self.ctx)
-        if ok:
-            self.scaler.scale(loss).backward()
-            self.scaler.unscale_(self.optimizer)
-            max_norm = self.config.grad_clip if self.config.grad_clip else float("inf")
-            norm = nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
-            # with fp16 loss scaling, inf gradients are routine: the scaler skips the step and lowers the scale
-            ok = bool(torch.isfinite(norm)) or self.scaler.is_enabled()
-            if ok:
-                self.scaler.step(self.optimizer)
-            self.scaler.update()
-        if ok:
-            self.consecutive = 0
-            return float(loss.detach())
-        self.skipped += 1
-        self.consecutive += 1
-        if self.consecutive >= self.config.max_bad_steps:
-            raise TrainingError(
-                f"stopped after {self.consecutive} consecutive steps with a non-finite loss or gradient "
-                f"({self.skipped} skipped in all); no checkpoint was written for this epoch, the last good one "
-                f"(if any) is in {self.config.out}. Try a lower --lr, or check the data.")
-        return None
-
-
-def _train_epoch(steps: _Steps, loader, epoch: int, config: TrainConfig, ctx) -> Dict[str, float]:
+def _train_epoch(steps: TrainStep, loader, epoch: int, config: TrainConfig, ctx) -> Dict[str, float]:
     steps.model.train()
     losses, points, start = [], 0, time.perf_counter()
     bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False,
@@ -226,7 +183,10 @@ def _run(config: TrainConfig, ctx: distributed.DistContext) -> Dict[str, Any]:
     val_set = validation_set(config, progress=show) if ctx.is_main else None
     loader = _loader(train_set, config, ctx, data_rng)
     ddp = distributed.wrap(model, ctx)
-    steps = _Steps(ddp, optimizer, scaler, amp_dtype, config, ctx)
+    steps = TrainStep(ddp, optimizer, max_bad_steps=config.max_bad_steps, grad_clip=config.grad_clip,
+                      amp_dtype=amp_dtype, scaler=scaler, ctx=ctx,
+                      hint=f"; no checkpoint was written for this epoch, the last good one (if any) is in "
+                           f"{config.out}. Try a lower --lr, or check the data.")
     hashes = [resumed["weights_sha256"]] if resumed else []
     completed = start_epoch
     for epoch in range(start_epoch, config.epochs):

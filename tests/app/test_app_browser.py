@@ -3,7 +3,8 @@
 Starts `streamlit run app/main.py` on a free 127.0.0.1 port in its own process group, waits for the
 app's sentinel (`#tfe-ready`, whose data-run grows with every completed run), checks that the 3D
 view is drawn, rotates the camera, moves a picture-only slider and checks the camera was kept,
-switches the model, opens a second independent page, and saves a screenshot to tests/artifacts/.
+switches the model, opens a second independent page with the vtk.js renderer, and saves
+screenshots to tests/artifacts/.
 """
 from __future__ import annotations
 
@@ -163,13 +164,22 @@ def test_explorer_in_chromium(server):
             assert "mode=baseline" in page.url
             assert _verdict(page).startswith(("Not equivariant", "Almost equivariant")), _verdict(page)
 
-            # a second page is a separate session: it starts from its own URL, unaffected by the first
+            # a second page is a separate session: it starts from its own URL (the vtk.js renderer and the
+            # default tensor frames), unaffected by the first; the first is unaffected by it
             other = browser.new_page(viewport={"width": 1200, "height": 900})
-            other.goto(f"{server}/?n_points=400")
+            other.goto(f"{server}/?n_points=400&renderer=pyvista%20(vtk.js%2C%20interactive)")
             other.wait_for_selector("#tfe-ready", state="attached", timeout=START_TIMEOUT_MS)
-            assert not _verdict(other).startswith("Not equivariant")
             _no_exception(other)
+            assert not _verdict(other).startswith("Not equivariant")
+            assert "did not work" not in other.inner_text("body")
+            view = other.locator("iframe").first
+            view.wait_for(timeout=RUN_TIMEOUT_MS)
+            view.element_handle().content_frame().wait_for_selector("canvas", timeout=RUN_TIMEOUT_MS)
+            other.wait_for_timeout(1500)  # vtk.js draws on its next animation frames
+            assert _non_blank_fraction(view.screenshot()) > 0.01, "the vtk.js view is blank"
+            other.screenshot(path=str(ARTIFACTS / "explorer_vtkjs.png"))
             other.close()
+            assert _verdict(page).startswith(("Not equivariant", "Almost equivariant")), "page 1 changed"
 
             before = _run_id(page)
             page.get_by_text("tensor frames", exact=True).click()

@@ -101,7 +101,7 @@ def test_exports_read_back(small_cloud, tmp_path):
 def test_render_failure_is_a_render_error(monkeypatch):
     """A broken or hanging pyvista process becomes RenderError (the page then falls back to plotly)."""
     with pytest.raises(render.RenderError, match="failed"):
-        render._render_png(b"not a pickle", timeout=60)
+        render._render(b"not a pickle", ".png", timeout=60)
     monkeypatch.setattr(render, "WORKER", render.Path(__file__).with_name("hang_worker.py"))
     with pytest.raises(render.RenderError, match="longer than"):
-        render._render_png(b"", timeout=1)
+        render._render(b"", ".html", timeout=1)
