@@ -5,7 +5,7 @@ TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: app test install fuzz bench clean
+.PHONY: app test install fuzz bench screenshot clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/tensorframes bench
+
+# The README's screenshot, taken by the real-browser test (needs /usr/bin/chromium).
+screenshot: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q tests/app/test_app_browser.py
+	mkdir -p docs && cp tests/artifacts/explorer.png docs/explorer.png
 
 clean:
 	rm -rf $(VENV)

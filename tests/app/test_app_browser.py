@@ -127,7 +127,7 @@ def test_explorer_in_chromium(server):
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page = browser.new_page(viewport={"width": 1600, "height": 1150})
             page.goto(f"{server}/?shape=torus&n_points=1200&axis=z&angle=45&show_frames=1")
             page.wait_for_selector("#tfe-ready", state="attached", timeout=START_TIMEOUT_MS)
             _no_exception(page)
@@ -185,6 +185,7 @@ def test_explorer_in_chromium(server):
             page.get_by_text("tensor frames", exact=True).click()
             _wait_next_run(page, before)
             _no_exception(page)
+            page.get_by_role("heading", name="Tensor Frames Explorer").scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "explorer.png"))
             assert not _verdict(page).startswith("Not equivariant"), _verdict(page)
         finally:
