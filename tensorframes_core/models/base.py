@@ -13,12 +13,16 @@ Modes change only the frames and whether features are moved between frames:
 =============== ============================================== =================
 mode            frames R_i                                     rho(R_i R_j^T)
 =============== ============================================== =================
-baseline        identity                                       (identity anyway)
-augment         one Haar O(3) per cloud while training,        (identity anyway)
-                identity in ``eval()``
+baseline        identity                                       skipped (= I)
+augment         one Haar O(3) per cloud while training,        skipped (= I within
+                identity in ``eval()``                         a cloud)
 scalar_frames   ``frames`` (pca, learned, 3nn, random)         skipped
 tensor_frames   ``frames`` (pca, learned, 3nn, random)         applied
 =============== ============================================== =================
+
+In ``baseline`` and ``augment`` every edge joins two nodes of one cloud, whose frames are equal, so
+the skipped transform is exactly the identity: these modes run the plain network with no per-edge
+work, which is the fair reference for the cost of tensor frames.
 
 ``frames="random"`` (a fresh random frame per node and call) is a control: it is NOT equivariant,
 since such frames do not rotate with the input.
@@ -196,7 +200,7 @@ class NormalModel(nn.Module):
         super().__init__()
         check_choice("task", task, TASKS)
         self.frame_selector = FrameSelector(mode, frames, frame_k, frame_hidden)
-        self.frame_transform = mode != "scalar_frames"
+        self.frame_transform = mode == "tensor_frames"
         self.in_reps = as_reps(INPUT_REPS)
         self.hidden = as_reps(hidden)
         self.head = VectorHead(self.hidden.dim)

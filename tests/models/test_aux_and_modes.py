@@ -55,3 +55,20 @@ def test_augment_random_in_training_baseline_in_eval(arch):
     assert not torch.allclose(R[0], R[-1])
     augment.eval(), baseline.eval()
     torch.testing.assert_close(augment(data), baseline(data), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("arch", ARCHS4)
+def test_augment_training_is_the_plain_network_on_turned_clouds(arch):
+    """Augment skips the frame change (R_i R_j^T = I inside a cloud): in training it must equal the
+    baseline network run on each cloud turned by that cloud's random frame, turned back."""
+    torch.manual_seed(0)
+    augment = build_model(arch, "augment", **TINY[arch]).double().train()
+    baseline = build_model(arch, "baseline", **TINY[arch]).double().eval()
+    baseline.load_state_dict(augment.state_dict())
+    data = two_clouds(48, torch.float64)
+    normals, aux = augment(data, return_aux=True)
+    for c in range(2):
+        sel = data.batch == c
+        Q = aux["frames"][sel][0]
+        assert abs(abs(float(torch.linalg.det(Q))) - 1) < 1e-12 and not torch.allclose(Q, torch.eye(3, dtype=Q.dtype))
+        torch.testing.assert_close(normals[sel], baseline(data.pos[sel] @ Q.T) @ Q, atol=1e-10, rtol=0)
