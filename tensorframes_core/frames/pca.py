@@ -1,7 +1,7 @@
 """PCA frames: the classical local frame whose first axis is the PCA normal."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 
@@ -14,7 +14,8 @@ Tensor = torch.Tensor
 
 
 @torch.no_grad()
-def pca_frames(pos: Tensor, k: int = 16, batch: Optional[Tensor] = None) -> Frames:
+def pca_frames(pos: Tensor, k: int = 16, batch: Optional[Tensor] = None,
+               table: Optional[Tuple[Tensor, Tensor]] = None) -> Frames:
     """Frames from the scatter ``C_i = sum_j (x_j - x_i)(x_j - x_i)^T`` of each point's ``k`` nearest
     neighbours (the point itself not counted; smaller clouds use what they have).
 
@@ -26,6 +27,8 @@ def pca_frames(pos: Tensor, k: int = 16, batch: Optional[Tensor] = None) -> Fram
     ``fallback_mask``): undetermined axes come from the standard basis. ``quality`` is the smallest
     relative gap or moment used (its eigenvector error is ~eps / quality). Closed-form eigen-solver for
     d = 3, ``torch.linalg.eigh`` otherwise; no gradient. ``pos: (N, d)`` -> ``Frames`` ``(N, d, d)``.
+    ``table``: a shared ``knn_table(..., exclude_self=True)`` of ``pos`` with ``>= k + 1`` columns (see
+    :func:`neighbour_offsets`), so a model that needs the same search does it once.
 
     >>> pos = torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 2, 0], [0, 0, 3], [1, 1, 1]])
     >>> f = pca_frames(pos, k=4)
@@ -41,7 +44,7 @@ def pca_frames(pos: Tensor, k: int = 16, batch: Optional[Tensor] = None) -> Fram
     n, d = pos.shape
     work = pos.to(torch.promote_types(pos.dtype, torch.float32))  # half precision: compute in float32
     tiny = torch.finfo(work.dtype).tiny
-    rel, _, ambiguous = neighbour_offsets(work, k, batch)  # (N, k, d): translations drop out
+    rel, _, ambiguous = neighbour_offsets(work, k, batch, table)  # (N, k, d): translations drop out
     values, axes = symmetric_eig(rel.transpose(1, 2) @ rel)  # ascending, rows
     # an axis is determined by the relative eigen-gaps on both of its sides
     gaps = (values[:, 1:] - values[:, :-1]) / values[:, -1:].clamp_min(tiny)  # (N, d-1)

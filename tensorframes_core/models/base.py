@@ -43,6 +43,7 @@ from tensorframes_core.frames import (
     random_global_frames,
     three_nn_frames,
 )
+from tensorframes_core.graph import knn_table
 from tensorframes_core.models.layers import VectorHead
 from tensorframes_core.nn import TFMessagePassing, to_global, to_local
 from tensorframes_core.reps import as_reps
@@ -133,14 +134,16 @@ class FrameSelector(nn.Module):
         self.uses_frames = mode in ("scalar_frames", "tensor_frames")
         self.learned = LearnedFrames(k=self.k, hidden=hidden) if self.uses_frames and frames == "learned" else None
 
-    def forward(self, pos: Tensor, batch: Tensor):
+    def forward(self, pos: Tensor, batch: Tensor, table: Optional[Tuple[Tensor, Tensor]] = None):
+        """``table``: the model's shared neighbour table (used by PCA frames when it has enough columns)."""
         n, kw = pos.shape[0], {"dtype": pos.dtype, "device": pos.device}
         if self.mode == "augment" and self.training:
             return random_global_frames(batch, n=n, **kw)
         if not self.uses_frames:
             return identity_frames(n, **kw)
         if self.kind == "pca":
-            return pca_frames(pos, k=self.k, batch=batch)
+            shared = table is not None and table[0].shape[1] > self.k
+            return pca_frames(pos, k=self.k, batch=batch, table=table if shared else None)
         if self.kind == "learned":
             return self.learned(pos, batch=batch)
         if self.kind == "3nn":
@@ -178,7 +181,10 @@ class NormalModel(nn.Module):
     out, moving features between frames only if ``self.frame_transform``) and implement
     ``body(x, pos, batch, frames, num_graphs) -> (h: (N, hidden.dim), edge_index)`` where ``x: (N, 4)``
     are the local input features, ``pos`` the normalised positions, ``frames: (N, 3, 3)`` and
-    ``edge_index`` the first message-passing layer's edges in point indices.
+    ``edge_index`` the first message-passing layer's edges in point indices. A subclass whose body
+    searches the positions' nearest neighbours sets ``self.shared_k``: the forward pass then makes
+    one ``knn_table(pos, pos, shared_k, exclude_self=True)``, gives it to the PCA frames and to
+    ``body(..., table=)``, instead of two searches.
 
     ``model(data)`` -> normals; ``model(data, return_aux=True)`` -> ``(normals, aux)`` with ``frames``
     ``(N, 3, 3)``, ``fallback_mask`` ``(N,)``, ``edge_index`` ``(2, E)``, ``sent`` ``(E, 4)`` (sender's
@@ -205,12 +211,14 @@ class NormalModel(nn.Module):
         self.hidden = as_reps(hidden)
         self.head = VectorHead(self.hidden.dim)
         self.probe = EdgeProbe(self.in_reps, self.frame_transform)
+        self.shared_k = 0
         self.config: Dict[str, Any] = {
             "arch": arch, "mode": mode, "frames": frames, "task": task,
             "hidden": str(self.hidden), "frame_k": int(frame_k), "frame_hidden": int(frame_hidden), **sizes,
         }
 
-    def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int) -> Tuple[Tensor, Tensor]:
+    def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int,
+             table: Optional[Tuple[Tensor, Tensor]] = None) -> Tuple[Tensor, Tensor]:
         raise NotImplementedError
 
     def forward(self, data, return_aux: bool = False):
@@ -218,10 +226,11 @@ class NormalModel(nn.Module):
         param = next(self.parameters(), None)
         dtype = param.dtype if param is not None and param.is_floating_point() else pos.dtype
         in_dtype, pos = pos.dtype, normalise_clouds(pos.to(dtype), batch, num_graphs)
-        frames = self.frame_selector(pos, batch)
+        table = knn_table(pos, pos, self.shared_k, batch, batch, exclude_self=True) if self.shared_k else None
+        frames = self.frame_selector(pos, batch, table)
         R = as_matrices(frames).to(dtype)
         x = to_local(torch.cat([torch.ones_like(pos[:, :1]), pos], dim=-1), self.in_reps, R)
-        h, edge_index = self.body(x, pos, batch, R, num_graphs)
+        h, edge_index = self.body(x, pos, batch, R, num_graphs, table=table)
         normals = to_global(unit_vectors(self.head(h)), "1x1n", R).to(in_dtype)
         if not return_aux:
             return normals

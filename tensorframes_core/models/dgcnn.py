@@ -37,23 +37,6 @@ class FrameEdgeConv(TFMessagePassing):
         return self.phi(torch.cat([x_i, x_j - x_i, edge_vec], dim=-1))
 
 
-def dense_neighbours(edge_index: Tensor, n: int, width: int) -> Tensor:
-    """Each target's sources as rows of an ``(n, width)`` index matrix, padded with ``-1``.
-
-    >>> dense_neighbours(torch.tensor([[1, 2, 0], [0, 0, 2]]), 3, 2)
-    tensor([[ 1,  2],
-            [-1, -1],
-            [ 0, -1]])
-    """
-    src, dst = edge_index[:, torch.argsort(edge_index[1], stable=True)]
-    count = torch.bincount(dst, minlength=n)
-    rank = torch.arange(dst.numel(), device=dst.device) - (count.cumsum(0) - count)[dst]
-    keep = rank < width
-    pool = torch.full((n, width), -1, dtype=torch.long, device=dst.device)
-    pool[dst[keep], rank[keep]] = src[keep]
-    return pool
-
-
 def knn_in_pool(space: Tensor, pool: Tensor, k: int) -> Tensor:
     """kNN graph in ``space: (N, D)`` where node ``i`` may only pick from ``pool[i]`` (``(N, P)``, ``-1`` = none).
 
@@ -93,12 +76,15 @@ class DGCNN(NormalModel):
         self.convs = nn.ModuleList(
             FrameEdgeConv(self.in_reps if i == 0 else self.hidden, dim, self.frame_transform) for i in range(layers))
         self.fuse = mlp([layers * dim, 2 * dim, dim])
+        if self.knn_pool:  # one search of the positions for the pool and the PCA frames
+            self.shared_k = max(self.knn_pool, self.k, self.frame_selector.k + 1)
 
-    def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int) -> Tuple[Tensor, Tensor]:
+    def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int,
+             table=None) -> Tuple[Tensor, Tensor]:
         pool = None
-        if self.knn_pool:
+        if self.knn_pool:  # each point itself, then its nearest others (the shared table, nearest first)
             width = max(self.knn_pool, self.k)
-            pool = dense_neighbours(knn_graph(pos, width, batch=batch, loop=True), pos.shape[0], width)
+            pool = torch.cat([torch.arange(pos.shape[0], device=pos.device)[:, None], table[0][:, :width - 1]], 1)
         first = edge_index = self._knn(pos, batch, pool)
         h, outs = x, []
         for i, conv in enumerate(self.convs):

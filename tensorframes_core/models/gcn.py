@@ -38,7 +38,8 @@ class GCN(NormalModel):
         self.mixes = nn.ModuleList(nn.Linear(dim, dim) for _ in range(layers))
         self.act = nn.SiLU()
 
-    def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int) -> Tuple[Tensor, Tensor]:
+    def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int,
+             table=None) -> Tuple[Tensor, Tensor]:
         edge_index = knn_graph(pos, self.k, batch=batch)
         h = self.embed(x)
         for conv, mix in zip(self.convs, self.mixes):

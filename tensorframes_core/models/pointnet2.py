@@ -95,7 +95,8 @@ class PointNet2(NormalModel):
         self.fp1 = mlp([2 * dim, dim, dim])
         self.fp0 = mlp([self.in_reps.dim + dim, dim, dim])
 
-    def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int) -> Tuple[Tensor, Tensor]:
+    def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int,
+             table=None) -> Tuple[Tensor, Tensor]:
         s = self.sizes
         idx1 = fps(pos, s["ratio1"], batch=batch)
         pos1, batch1, R1 = pos[idx1], batch[idx1], frames[idx1]

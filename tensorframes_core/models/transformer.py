@@ -72,7 +72,8 @@ class Transformer(NormalModel):
         self.ffns = nn.ModuleList(mlp([dim, 2 * dim, dim], last_act=False) for _ in range(layers))
         self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(2 * layers + 1))
 
-    def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int) -> Tuple[Tensor, Tensor]:
+    def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int,
+             table=None) -> Tuple[Tensor, Tensor]:
         edge_index = knn_graph(pos, self.k, batch=batch, loop=True)
         h = self.embed(x)
         for i, (attn, ffn) in enumerate(zip(self.attns, self.ffns)):

@@ -1,12 +1,13 @@
 """Building blocks of the models: normalisation, unit vectors, frame-aware interpolation, pooled kNN."""
+import pytest
 import torch
 
 from conftest import surface_cloud
 from tensorframes_core.equivariance import random_orthogonal
-from tensorframes_core.graph import knn, knn_graph
+from tensorframes_core.graph import knn, knn_graph, knn_table
 from tensorframes_core.models import build_model
 from tensorframes_core.models.base import normalise_clouds, unit_vectors
-from tensorframes_core.models.dgcnn import dense_neighbours, knn_in_pool
+from tensorframes_core.models.dgcnn import knn_in_pool
 from tensorframes_core.models.pointnet2 import FrameInterpolation, nearest_to_origin
 from tensorframes_core.nn import to_local
 
@@ -66,11 +67,21 @@ def test_nearest_to_origin_per_cloud():
 def test_knn_in_a_full_pool_is_the_plain_knn():
     space = torch.randn(40, 7, dtype=DT)
     batch = torch.arange(2).repeat_interleave(20)
-    pool = dense_neighbours(knn_graph(space[:, :3], 20, batch, loop=True), 40, 25)
+    pool = knn_table(space[:, :3], space[:, :3], 25, batch, batch)[0]
     assert ((pool >= 0).sum(1) == 20).all()  # each cloud's 20 points, padded to 25
     def as_set(ei):
         return set(map(tuple, ei.T.tolist()))
     assert as_set(knn_in_pool(space, pool, 5)) == as_set(knn_graph(space, 5, batch, loop=True))
+
+
+def test_pca_frames_from_a_shared_table_are_the_same_frames():
+    from tensorframes_core.frames import pca_frames
+    pos = torch.randn(60, 3, dtype=DT)
+    batch = torch.arange(2).repeat_interleave(30)
+    shared = pca_frames(pos, k=16, batch=batch, table=knn_table(pos, pos, 31, batch, batch, exclude_self=True))
+    torch.testing.assert_close(shared.matrices, pca_frames(pos, k=16, batch=batch).matrices, atol=0, rtol=0)
+    with pytest.raises(ValueError, match="k \\+ 1"):
+        pca_frames(pos, k=16, batch=batch, table=knn_table(pos, pos, 16, batch, batch, exclude_self=True))
 
 
 def test_dgcnn_global_search_option_is_equivariant_too():
