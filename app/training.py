@@ -68,8 +68,6 @@ class TrainJob:
             model = build_model(self.arch, self.mode, self.frames)
             clouds = shapes.make_dataset(4 * self.clouds_per_step, self.n_points, noise=self.noise, seed=self.seed)
             batches = itertools.cycle([Batch.from_data_list([c.to_data() for c in clouds[k::4]]) for k in range(4)])
-            if not any(p.requires_grad for p in model.parameters()):
-                raise ValueError(f"{self.arch} has no weights to train")
             step = TrainStep(model, torch.optim.Adam(model.parameters(), lr=self.lr), max_bad_steps=MAX_BAD_STEPS)
             model.train()
             for _ in range(self.steps):

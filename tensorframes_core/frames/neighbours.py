@@ -31,7 +31,7 @@ def neighbour_offsets(pos: Tensor, k: int, batch: Optional[Tensor] = None,
     """
     if table is None:
         table = knn_table(pos, pos, k + 1, batch, batch, exclude_self=True)
-    elif table[0].shape != (pos.shape[0], table[0].shape[1]) or table[0].shape[1] < k + 1:
+    elif table[0].shape[0] != pos.shape[0] or table[0].shape[1] < k + 1:
         raise ValueError(f"a shared neighbour table must be (N, >= k + 1) = ({pos.shape[0]}, >= {k + 1}), "
                          f"got {tuple(table[0].shape)}")
     index, dist = table[0][:, :k + 1], table[1][:, :k + 1].to(pos.dtype)

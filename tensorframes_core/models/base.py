@@ -135,15 +135,14 @@ class FrameSelector(nn.Module):
         self.learned = LearnedFrames(k=self.k, hidden=hidden) if self.uses_frames and frames == "learned" else None
 
     def forward(self, pos: Tensor, batch: Tensor, table: Optional[Tuple[Tensor, Tensor]] = None):
-        """``table``: the model's shared neighbour table (used by PCA frames when it has enough columns)."""
+        """``table``: the model's shared neighbour table, used by PCA frames (``>= k + 1`` columns)."""
         n, kw = pos.shape[0], {"dtype": pos.dtype, "device": pos.device}
         if self.mode == "augment" and self.training:
             return random_global_frames(batch, n=n, **kw)
         if not self.uses_frames:
             return identity_frames(n, **kw)
         if self.kind == "pca":
-            shared = table is not None and table[0].shape[1] > self.k
-            return pca_frames(pos, k=self.k, batch=batch, table=table if shared else None)
+            return pca_frames(pos, k=self.k, batch=batch, table=table)
         if self.kind == "learned":
             return self.learned(pos, batch=batch)
         if self.kind == "3nn":

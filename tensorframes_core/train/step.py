@@ -33,7 +33,7 @@ class TrainStep:
     A step whose loss or gradient norm is not finite changes no weight, is counted in ``skipped`` and
     returns ``None``; ``max_bad_steps`` of them in a row raise :class:`TrainingError` (``hint`` is
     appended to its message). ``amp_dtype``/``scaler``: mixed precision (CUDA); ``ctx``: under torchrun
-    every rank takes the same branch.
+    every rank takes the same branch. A model with nothing to train is a ``ValueError``.
     """
 
     def __init__(
@@ -48,6 +48,8 @@ class TrainStep:
         ctx: Optional[distributed.DistContext] = None,
         hint: str = "",
     ) -> None:
+        if not any(p.requires_grad for p in model.parameters()):
+            raise ValueError(f"{type(model).__name__} has no parameters to train")
         self.model, self.optimizer, self.amp_dtype = model, optimizer, amp_dtype
         param = next(model.parameters(), None)
         self.ctx = ctx or distributed.DistContext(device=param.device if param is not None else torch.device("cpu"))

@@ -172,3 +172,12 @@ def test_export_and_pretrained(tmp_path, tiny_config, capsys):
     shutil.copy(target, resumable / "last.pt")
     with pytest.raises(ValueError, match="has no training state"):
         train(tiny_config(epochs=2, resume=True, out=str(resumable)))
+
+
+def test_train_step_refuses_a_model_without_parameters():
+    from tensorframes_core.models import build_model
+    from tensorframes_core.train import TrainStep
+
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match="no parameters to train"):
+        TrainStep(build_model("pca", "tensor_frames", "pca"), optimizer)
