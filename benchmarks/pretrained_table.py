@@ -1,7 +1,7 @@
 """The README's accuracy table: every shipped checkpoint and classical PCA on the held-out procedural
 test set, as given / under random SO(3) / under random O(3).
 
-    python benchmarks/pretrained_table.py [--noise 0.006] [--n-clouds 28] [--json PATH]
+    python benchmarks/pretrained_table.py [--noise 0.006] [--n-clouds 28] [--shapes aligned] [--json PATH]
 
 Prints a Markdown table (RMS unoriented angle error in degrees, PCPNet convention) and the checks of
 the models issue: best tensor-frames RMS vs best-k PCA, rotation stability, baseline collapse.
@@ -14,6 +14,7 @@ import time
 
 import torch
 
+from tensorframes_core.data import shapes
 from tensorframes_core.models import build_model
 from tensorframes_core.pretrained import available_pretrained, load_pretrained
 from tensorframes_core.train.evaluate import evaluate
@@ -21,8 +22,8 @@ from tensorframes_core.train.evaluate import evaluate
 ROTATIONS = ("none", "so3", "o3")
 
 
-def rms_by_rotation(model, noise: float, n_clouds: int) -> dict:
-    results = evaluate(model, rotations=ROTATIONS, noise=(noise,), n_clouds=n_clouds)
+def rms_by_rotation(model, noise: float, n_clouds: int, names) -> dict:
+    results = evaluate(model, rotations=ROTATIONS, noise=(noise,), n_clouds=n_clouds, names=names)
     return {rot: results[(rot, noise)]["rms"] for rot in ROTATIONS}
 
 
@@ -30,18 +31,21 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--noise", type=float, default=0.006)
     parser.add_argument("--n-clouds", type=int, default=28)
+    parser.add_argument("--shapes", default="aligned", help="test families or suites (default: aligned)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
+    names = shapes.families(args.shapes)
     torch.manual_seed(0)
     rows = {}
     for k in (8, 16, 32):
-        rows[f"pca (k={k})"] = rms_by_rotation(build_model("pca", "baseline", k=k), args.noise, args.n_clouds)
+        rows[f"pca (k={k})"] = rms_by_rotation(build_model("pca", "baseline", k=k), args.noise, args.n_clouds, names)
     for entry in available_pretrained():
         start = time.perf_counter()
         model = load_pretrained(entry["arch"], entry["mode"], entry["frames"])
-        rows[entry["name"]] = rms_by_rotation(model, args.noise, args.n_clouds)
+        rows[entry["name"]] = rms_by_rotation(model, args.noise, args.n_clouds, names)
         rows[entry["name"]]["eval_s"] = round(time.perf_counter() - start, 1)
-    print(f"RMS angle error (deg), {args.n_clouds} held-out procedural clouds x 1024 points, noise {args.noise}")
+    print(f"RMS angle error (deg), {args.n_clouds} held-out procedural clouds x 1024 points, noise {args.noise}, "
+          f"shapes {args.shapes}")
     print("| model | none | so3 | o3 |\n|---|---|---|---|")
     for name, r in rows.items():
         print(f"| {name} | {r['none']:.2f} | {r['so3']:.2f} | {r['o3']:.2f} |")

@@ -50,6 +50,13 @@ def _names(text: str) -> List[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
+def _families(text: str) -> List[str]:
+    try:
+        return list(shapes.families(text))
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _value(text: str) -> Any:
     """A ``--size`` value: int, else float, else the string (e.g. a reps string ``16x0n+8x1n``)."""
     for kind in (int, float):
@@ -80,7 +87,8 @@ def _add_data_args(p: argparse.ArgumentParser, list_file: str) -> None:
     p.add_argument("--root", help="folder of the ModelNet40 or PCPNet data (with --data)")
     p.add_argument("--list-file", default=list_file, help=f"PCPNet list file (default {list_file})")
     p.add_argument("--n-points", type=int, default=1024, help="points per cloud")
-    p.add_argument("--shapes", type=_names, default=list(shapes.NAMES), help="procedural families, comma-separated")
+    p.add_argument("--shapes", type=_families, default=list(shapes.ALIGNED),
+                   help="procedural families or suites (aligned, all), comma-separated (default: aligned)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda if available)")
 

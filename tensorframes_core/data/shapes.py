@@ -109,6 +109,26 @@ def _box_faces() -> list[Patch]:
     return [_face(axis, sign) for axis in range(3) for sign in (1.0, -1.0)]
 
 
+def _union_of_boxes(boxes: Sequence[tuple[Sequence[float], Sequence[float]]]) -> tuple[Patch, ...]:
+    """The boundary of a union of axis-aligned boxes, each (centre (3,), half size (3,)): every box's
+    faces, NaN where a point lies strictly inside another box. Boxes that meet must overlap (no face
+    shared or flush), so the kept face points are exactly the union's boundary, each with its face normal."""
+    boxes = [(np.asarray(c, dtype=float), np.asarray(h, dtype=float)) for c, h in boxes]
+    patches: list[Patch] = []
+    for i, (centre, half) in enumerate(boxes):
+        others = [box for j, box in enumerate(boxes) if j != i]
+
+        def place(x, centre=centre, half=half, others=others):
+            y = x * half + centre
+            inside = np.zeros(len(y), dtype=bool)
+            for c, h in others:
+                inside |= (np.abs(y.real - c) < h).all(1)
+            return np.where(inside[:, None], np.nan, y)
+
+        patches += _transformed(_box_faces(), place)
+    return tuple(patches)
+
+
 # ----------------------------------------------------------------------------- families
 def _sphere(rng, a):
     return Surface(_transformed([_radial(lambda d: np.ones_like(d[:, 0]))], _scale(a.mean())))
@@ -235,6 +255,41 @@ def _gyroid(rng, a):
     return Surface(implicit=f, bounds=(-a, a), params={"level": level})
 
 
+def _table(rng, a):
+    """A top board on four legs (each leg reaches the board's mid-plane, inset from the corners)."""
+    depth, half_t, leg = rng.uniform(0.5, 1.0), rng.uniform(0.03, 0.07), rng.uniform(0.04, 0.09)
+    height, inset = rng.uniform(0.5, 0.9), rng.uniform(0.04, 0.15)
+    top = ((0, 0, height - half_t), (1, depth, half_t))
+    legs = [((sx * (1 - inset - leg), sy * (depth - inset - leg), -half_t / 2), (leg, leg, height - half_t / 2))
+            for sx in (1, -1) for sy in (1, -1)]
+    params = {"depth": depth, "height": height}
+    return Surface(_transformed(_union_of_boxes([top] + legs), _scale(a)), params=params)
+
+
+def _chair(rng, a):
+    """A seat on four legs with a backrest rising from the seat's back edge."""
+    depth, half_t, leg = rng.uniform(0.8, 1.0), rng.uniform(0.04, 0.08), rng.uniform(0.05, 0.09)
+    legs_h, back_h, inset = rng.uniform(0.4, 0.6), rng.uniform(0.5, 0.9), rng.uniform(0.03, 0.1)
+    seat = ((0, 0, 0), (1, depth, half_t))
+    legs = [((sx * (1 - inset - leg), sy * (depth - inset - leg), -legs_h / 2), (leg, leg, legs_h / 2))
+            for sx in (1, -1) for sy in (1, -1)]
+    back = ((0, -(depth - inset - half_t), back_h / 2), (1 - inset, half_t, back_h / 2))
+    params = {"depth": depth, "legs_h": legs_h, "back_h": back_h}
+    return Surface(_transformed(_union_of_boxes([seat, back] + legs), _scale(a)), params=params)
+
+
+def _shelf(rng, a):
+    """A bookcase: two side panels, a back panel and 2-5 boards (top and bottom included) between them."""
+    depth, side, board = rng.uniform(0.3, 0.6), rng.uniform(0.03, 0.06), rng.uniform(0.02, 0.05)
+    n_boards = int(rng.integers(2, 6))
+    sides = [((sx * (1 - side), 0, 0), (side, depth, 1)) for sx in (1, -1)]
+    back = ((0, -(depth - board - 0.01), 0), (1 - side, board, 1 - 0.02))  # no face flush with the sides'
+    levels = np.linspace(-(1 - board - 0.02), 1 - board - 0.02, n_boards)
+    boards = [((0, 0, z), (1 - side, depth - 0.02, board)) for z in levels]
+    params = {"depth": depth, "n_boards": n_boards}
+    return Surface(_transformed(_union_of_boxes(sides + [back] + boards), _scale(a)), params=params)
+
+
 def _scale(a) -> Callable[[np.ndarray], np.ndarray]:
     scale = np.broadcast_to(a, 3).copy()
     return lambda x: x * scale
@@ -255,8 +310,34 @@ _FAMILIES = {
     "star": _star,
     "gyroid": _gyroid,
     "mobius": _mobius,
+    "table": _table,
+    "chair": _chair,
+    "shelf": _shelf,
 }
 NAMES: tuple[str, ...] = tuple(_FAMILIES)
+ALIGNED: tuple[str, ...] = ("box", "cylinder", "cone", "heightfield", "table", "chair", "shelf")
+"""The default training and test suite, like ModelNet40: man-made shapes whose faces sit on the canonical
+axes, so a model without frames can lean on the pose (and a rotated test shows it). The curved families
+(sphere, blob, ...) show every normal direction in one pose and would teach a baseline to ignore it."""
+SUITES: dict[str, tuple[str, ...]] = {"all": NAMES, "aligned": ALIGNED}
+
+
+def families(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """Family names from a comma list (or sequence) of family and suite names (``SUITES``), in order,
+    without repeats; ``InputError`` for an unknown name.
+
+    >>> families("aligned")[:3], families("sphere,box,sphere")
+    (('box', 'cylinder', 'cone'), ('sphere', 'box'))
+    """
+    items = [x.strip() for x in spec.split(",")] if isinstance(spec, str) else list(spec)
+    out: list[str] = []
+    for item in items:
+        if item not in _FAMILIES and item not in SUITES:
+            raise InputError(f"unknown shape {item!r}; choose from {', '.join(NAMES + tuple(SUITES))}")
+        out += [n for n in SUITES.get(item, (item,)) if n not in out]
+    if not out:
+        raise InputError("give at least one shape family")
+    return tuple(out)
 
 
 def _surface(name: str, seed: int) -> Surface:

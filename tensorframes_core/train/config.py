@@ -42,7 +42,7 @@ class TrainConfig:
     n_val: int = 28
     n_points: int = 1024
     noise: Tuple[float, ...] = (0.0,)
-    shapes: Tuple[str, ...] = shapes.NAMES
+    shapes: Tuple[str, ...] = shapes.ALIGNED
     batch_size: int = 8
     lr: float = 1e-3
     lr_schedule: str = "cosine"

@@ -60,7 +60,7 @@ def procedural_clouds(
     n_points: int,
     noise: Sequence[float] = (0.0,),
     seed: int = 0,
-    names: Sequence[str] = shapes.NAMES,
+    names: Sequence[str] = shapes.ALIGNED,
     workers: int = 0,
     progress: bool = False,
 ) -> list:

@@ -107,7 +107,7 @@ def evaluate(
     data: Optional[Sequence[Union[Data, PointCloud]]] = None,
     batch_size: int = 8,
     device: Optional[Union[str, torch.device]] = None,
-    names: Sequence[str] = shapes.NAMES,
+    names: Sequence[str] = shapes.ALIGNED,
 ) -> Results:
     """Metrics (:func:`~tensorframes_core.train.metrics.summarize`) of ``model`` per ``(rotation, noise)``.
 

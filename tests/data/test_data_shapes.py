@@ -12,6 +12,47 @@ PARAMETRIC = [n for n in shapes.NAMES if n not in IMPLICIT]
 def test_families():
     assert len(shapes.NAMES) >= 12 and set(IMPLICIT) == {"blob", "gyroid"}
     assert shapes.NOISE_LEVELS == (0.0, 0.00125, 0.006, 0.012)
+    assert set(shapes.ALIGNED) < set(shapes.NAMES) and shapes.SUITES["all"] == shapes.NAMES
+
+
+def test_families_expand_suites_in_order_without_repeats():
+    assert shapes.families("aligned") == shapes.ALIGNED
+    assert shapes.families(" box , all")[:2] == ("box", "sphere") and len(shapes.families("box,all")) == len(shapes.NAMES)
+    assert shapes.families(["torus", "torus"]) == ("torus",)
+    for bad in ("teapot", "box,", ""):
+        with pytest.raises(InputError, match="shape"):
+            shapes.families(bad)
+
+
+def test_union_of_boxes_samples_only_the_outer_boundary_by_area():
+    """A (|x|, |y|, |z| <= 1) with B (x in [0.5, 2.5], |y|, |z| <= 0.5) stuck into its +x face: the
+    boundary of the union is A's 24 minus the 1 covered by B, plus B's 1 + 4 x 1.5 outside A (30 in all)."""
+    a, b = ((0, 0, 0), (1, 1, 1)), ((1.5, 0, 0), (1, 0.5, 0.5))
+    surface = shapes.Surface(shapes._union_of_boxes([a, b]))
+    pos, normals, _ = shapes._sample(surface, 6000, np.random.default_rng(0))
+
+    def inside(box, margin):
+        (c, h) = (np.array(box[0], float), np.array(box[1], float))
+        return (np.abs(pos - c) < h - margin).all(1)
+
+    def on_face(box):
+        c, h = np.array(box[0], float), np.array(box[1], float)
+        d = np.abs(pos - c)
+        return (d <= h + 1e-12).all(1) & np.isclose(d, h, rtol=0, atol=1e-12).any(1)
+
+    assert not (inside(a, 1e-9) | inside(b, 1e-9)).any()  # nothing from inside the solid
+    assert (on_face(a) | on_face(b)).all()
+    assert (np.abs(normals).max(1) == 1).all()  # face normals, exactly axis-aligned
+    np.testing.assert_allclose((pos[:, 0] > 1 + 1e-9).mean(), 7 / 30, atol=0.02)  # B's share of the area
+    assert np.isclose(pos[:, 0], -1).mean() > 3 / 30  # A's -x face (4 of 30) is all there
+
+
+@pytest.mark.parametrize("name", ["table", "chair", "shelf"])
+def test_furniture_faces_sit_on_the_canonical_axes(name):
+    cloud = shapes.make(name, 2000, seed=4)
+    assert torch.equal(cloud.normals.abs().max(1).values, torch.ones(2000))  # aligned, like ModelNet40's
+    counts = torch.bincount(cloud.normals.abs().argmax(1), minlength=3)
+    assert (counts > 40).all()  # faces along every axis
 
 
 @pytest.mark.parametrize("name", shapes.NAMES)
@@ -36,6 +77,8 @@ def test_parametric_normals_are_orthogonal_to_finite_difference_tangents(name):
     pos, normals, aux = shapes._sample(surface, 400, np.random.default_rng(0))
     for k, (fn, _, _) in enumerate(surface.patches):
         sel = aux[:, 0] == k
+        if not sel.any():  # a face hidden inside another box of a union
+            continue
         u, v = aux[sel, 1], aux[sel, 2]
         np.testing.assert_allclose(fn(u, v), pos[sel], atol=1e-12)  # on the surface
         for t in fd_tangents(fn, u, v):
