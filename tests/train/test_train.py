@@ -181,3 +181,17 @@ def test_train_step_refuses_a_model_without_parameters():
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     with pytest.raises(ValueError, match="no parameters to train"):
         TrainStep(build_model("pca", "tensor_frames", "pca"), optimizer)
+
+
+def test_shapes_default_to_the_aligned_suite_and_take_suite_names(capsys):
+    from tensorframes_core.cli import build_parser
+    from tensorframes_core.train.config import TrainConfig
+
+    parser = build_parser()
+    assert TrainConfig().shapes == shapes.ALIGNED
+    assert parser.parse_args(["eval", "--arch", "pca"]).shapes == list(shapes.ALIGNED)
+    assert parser.parse_args(["train", "--shapes", "all"]).shapes == list(shapes.NAMES)
+    assert parser.parse_args(["train", "--shapes", "chair,aligned"]).shapes[:2] == ["chair", "box"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--shapes", "teapot"])
+    assert "unknown shape 'teapot'" in capsys.readouterr().err
