@@ -2,10 +2,10 @@
 
 Every family is a set of parametric patches x(u, v) or an implicit surface f(x) = 0, in a
 canonical axis-aligned pose (like ModelNet40: no random rotation), with a random scale and
-aspect (per seed) applied as x -> A x inside the map. The furniture (table, chair, shelf) is a union of
-axis-aligned boxes: every box's faces, masked (NaN) where they lie inside another box. Normals are exact: t_u x t_v, or
-grad f / |grad f| on the implicit surface, with derivatives by the complex step
-(d/du g(u) = Im g(u + ih) / h, h = 1e-20: no truncation or cancellation error), in numpy
+aspect (per seed) applied as x -> A x inside the map. The furniture (table, chair, shelf) is a
+union of axis-aligned boxes: every box's faces, masked (NaN) where they lie inside another box.
+Normals are exact: t_u x t_v, or grad f / |grad f| on the implicit surface, with derivatives by
+the complex step (d/du g(u) = Im g(u + ih) / h, h = 1e-20: no truncation or cancellation error), in numpy
 float64 (many small torch ops cost far more here: dispatch and thread overhead).
 
 Sampling is area-uniform: parametric patches by rejection with the area element |t_u x t_v|;

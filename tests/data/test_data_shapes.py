@@ -32,7 +32,7 @@ def test_union_of_boxes_samples_only_the_outer_boundary_by_area():
     pos, normals, _ = shapes._sample(surface, 6000, np.random.default_rng(0))
 
     def inside(box, margin):
-        (c, h) = (np.array(box[0], float), np.array(box[1], float))
+        c, h = np.array(box[0], float), np.array(box[1], float)
         return (np.abs(pos - c) < h - margin).all(1)
 
     def on_face(box):
