@@ -307,11 +307,10 @@ def block_rows(sizes: Tuple[int, int], fps_picks: int, device: torch.device, tim
         radius = 2.0 * math.sqrt(K / points)  # ~K neighbours on these surfaces (area ~ 4 pi)
         cov = torch.randn(points, 3, 3, device=device)
         cov = cov @ cov.transpose(1, 2)
-        edges = knn_graph(pos, K)
 
         def learned_frames() -> object:
             with torch.no_grad():
-                return learned(pos, edge_index=edges)
+                return learned(pos)
 
         cases = [
             (f"knn_graph k={K}", lambda: knn_graph(pos, K)),
@@ -319,7 +318,7 @@ def block_rows(sizes: Tuple[int, int], fps_picks: int, device: torch.device, tim
             (f"fps {fps_picks:,} picks", lambda: fps(pos, (fps_picks - 0.5) / points)),
             (f"pca_frames k={K} (incl. kNN)", lambda: pca_frames(pos, k=K)),
             ("symmetric_eig 3x3 (pca's solver)", lambda: symmetric_eig(cov)),
-            (f"LearnedFrames k={K} (given kNN)", learned_frames),
+            (f"LearnedFrames k={K} (incl. kNN)", learned_frames),
         ]
         for name, fn in cases:
             rows.append(_measure(timer, Row("blocks", name, f"{points:,} pts"), fn))

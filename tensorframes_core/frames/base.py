@@ -17,6 +17,8 @@ class Frames:
     det may be -1). ``quality: (N,)``: the smallest relative eigen-gap / sign margin the construction
     relied on (0 where a fallback fired). ``fallback_mask: (N,)``: nodes whose frame came from a
     deterministic, non-equivariant fallback (degenerate neighbourhoods); ``fallback_count`` counts them.
+    ``rules: (N, d)`` uint8: which tie-breaking rule decided each axis (codes index
+    ``frames.rules.RULES``; 0, the construction itself, when not given).
 
     >>> f = Frames(torch.eye(3).repeat(4, 1, 1))
     >>> len(f), f.fallback_count
@@ -26,6 +28,7 @@ class Frames:
     matrices: Tensor
     quality: Optional[Tensor] = None
     fallback_mask: Optional[Tensor] = None
+    rules: Optional[Tensor] = None
 
     def __post_init__(self) -> None:
         m = self.matrices
@@ -35,6 +38,8 @@ class Frames:
             object.__setattr__(self, "quality", torch.ones(m.shape[0], dtype=m.dtype, device=m.device))
         if self.fallback_mask is None:
             object.__setattr__(self, "fallback_mask", torch.zeros(m.shape[0], dtype=torch.bool, device=m.device))
+        if self.rules is None:
+            object.__setattr__(self, "rules", torch.zeros(m.shape[:2], dtype=torch.uint8, device=m.device))
 
     @property
     def fallback_count(self) -> int:
@@ -45,10 +50,11 @@ class Frames:
 
     def __getitem__(self, index) -> "Frames":
         """Frames of a subset of nodes (e.g. FPS centres)."""
-        return Frames(self.matrices[index], self.quality[index], self.fallback_mask[index])
+        return Frames(self.matrices[index], self.quality[index], self.fallback_mask[index], self.rules[index])
 
     def to(self, device=None, dtype=None) -> "Frames":
-        return Frames(self.matrices.to(device, dtype), self.quality.to(device, dtype), self.fallback_mask.to(device))
+        return Frames(self.matrices.to(device, dtype), self.quality.to(device, dtype), self.fallback_mask.to(device),
+                      self.rules.to(device))
 
 
 FramesLike = Union[Frames, Tensor]
