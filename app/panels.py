@@ -38,11 +38,16 @@ def verdict(res: Results, identity: bool) -> tuple[str, str]:
     if res.gap_deg.max() < 0.01:
         return "#2e7d32", ("Equivariant up to sign. As lines the normals agree exactly, but some point the other way "
                            "(n and −n are the same unoriented normal), where the frame's orientation is ambiguous.")
-    if n_fallback and res.eq_error_regular < CLOSE:
+    if n_fallback and res.eq_error_regular < CLOSE and n_fallback < len(res.fallback_any):
         where = "the point" if n_fallback == 1 else f"the {n_fallback} points"
         return "#f9a825", (f"Equivariant except around {where} where the local frame is degenerate "
                            f"(highlighted in pink): there the fallback frame cannot follow the transform. Away from them "
                            f"the error is {sci(res.eq_error_regular)}.")
+    if n_fallback:
+        return "#c62828", (f"Not equivariant, and the frames are the cause, not the architecture: {n_fallback} of "
+                           f"{len(res.fallback_any)} points have no equivariant frame (highlighted in pink). The cloud "
+                           "is symmetric there (a mirror maps it onto itself), so no rule can pick the frame's "
+                           f"orientation and a fixed fallback is used. The prediction changes by {100 * error:.0f}%.")
     if error < CLOSE:
         return "#f9a825", f"Almost equivariant: the prediction moves with the input up to {100 * error:.1f}%."
     return "#c62828", (f"Not equivariant. Transforming the input changes the prediction by {100 * error:.0f}%: "

@@ -63,12 +63,15 @@ LESSONS = (
            "stay flat at round-off; the baseline is only right at 0° (and wherever the shape happens to be "
            "symmetric).",
            {"shape": "capsule", "mode": "tensor_frames", "axis": "y", "angle": 120}),
-    Lesson("fallback", "7 · Where frames break",
-           "PCA frames need a clear direction of least spread and a clear orientation. On a flat face of a box "
-           "every in-plane direction spreads the same, so the frame is ambiguous; the library detects this, uses "
-           "a deterministic fallback and counts it. Those points are highlighted: that is exactly where "
-           "equivariance can fail. Try learned frames, or a rounder shape.",
-           {"shape": "box", "mode": "tensor_frames", "frames": "pca", "axis": "diagonal", "angle": 60,
-            "color_by": "equivariance gap", "show_fallback": True, "show_pred": False}),
+    Lesson("fallback", "7 · Where frames must fail",
+           "A frame needs a direction of least spread and an orientation for each axis. On a box's flat face the "
+           "neighbourhood looks the same from both sides, so the library asks the rest of the object (its "
+           "centroid, its far field) which side is out: boxes and CAD parts get exact frames. This sheet is "
+           "different: the mirror through its plane maps the whole cloud onto itself, so nothing can say which "
+           "side is up. The library detects it, uses a fixed fallback and counts it: every point is highlighted "
+           "and the verdict names the frames as the cause. Add a little noise and the symmetry, and the fallback, "
+           "are gone.",
+           {"shape": "disk", "noise": 0.0, "mode": "tensor_frames", "frames": "pca", "axis": "x",
+            "angle": 150, "color_by": "equivariance gap", "show_fallback": True, "show_pred": True}),
 )
 BY_KEY = {lesson.key: lesson for lesson in LESSONS}

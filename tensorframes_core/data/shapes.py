@@ -3,7 +3,8 @@
 Every family is a set of parametric patches x(u, v) or an implicit surface f(x) = 0, in a
 canonical axis-aligned pose (like ModelNet40: no random rotation), with a random scale and
 aspect (per seed) applied as x -> A x inside the map. The furniture (table, chair, shelf) is a
-union of axis-aligned boxes: every box's faces, masked (NaN) where they lie inside another box.
+union of axis-aligned boxes: every box's faces, masked (NaN) where they lie inside another box. The
+disk is planar: a cloud symmetric under the mirror through its plane.
 Normals are exact: t_u x t_v, or grad f / |grad f| on the implicit surface, with derivatives by
 the complex step (d/du g(u) = Im g(u + ih) / h, h = 1e-20: no truncation or cancellation error), in numpy
 float64 (many small torch ops cost far more here: dispatch and thread overhead).
@@ -291,6 +292,12 @@ def _shelf(rng, a):
     return Surface(_transformed(_union_of_boxes(sides + [back] + boards), _scale(a)), params=params)
 
 
+def _disk(rng, a):
+    """A flat elliptical sheet: the whole cloud is its own mirror image through its plane, so no frame
+    can tell its two sides apart (the explorer's lesson on where frames must fail)."""
+    return Surface(_transformed([_face(2, 1.0, disk=True)], _scale(a)))
+
+
 def _scale(a) -> Callable[[np.ndarray], np.ndarray]:
     scale = np.broadcast_to(a, 3).copy()
     return lambda x: x * scale
@@ -314,6 +321,7 @@ _FAMILIES = {
     "table": _table,
     "chair": _chair,
     "shelf": _shelf,
+    "disk": _disk,
 }
 NAMES: tuple[str, ...] = tuple(_FAMILIES)
 ALIGNED: tuple[str, ...] = ("box", "cylinder", "cone", "heightfield", "table", "chair", "shelf")

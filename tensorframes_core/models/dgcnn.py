@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 import torch
 from torch import nn
 
-from tensorframes_core.graph import knn_graph
+from tensorframes_core.frames.neighbours import envelope
+from tensorframes_core.graph import knn_table
 from tensorframes_core.models.base import NormalModel
 from tensorframes_core.models.layers import mlp
 from tensorframes_core.nn import TFMessagePassing, to_global
@@ -16,13 +17,20 @@ from tensorframes_core.reps import as_reps
 Tensor = torch.Tensor
 
 
+SILU_FLOOR = 0.2785  # > -min SiLU (0.27846...): phi's outputs plus this are >= 0
+
+
 class FrameEdgeConv(TFMessagePassing):
-    r"""EdgeConv with tensorial messages.
+    r"""EdgeConv with tensorial messages and a smooth k-NN max.
 
     .. math::
-        h_i' = \max_j \phi\big(h_i,\ \rho(R_i R_j^T) h_j - h_i,\ R_i (x_j - x_i)\big)
+        h_i' = \max_j w_{ij} \big(\phi(h_i,\ \rho(R_i R_j^T) h_j - h_i,\ R_i (x_j - x_i)) + c\big) - c
 
-    ``x: (N, in_reps.dim)`` local features, ``pos: (N, 3)``; returns ``(N, out_dim)``.
+    ``w_ij`` (``edge_weight``, 1 when not given) vanish at the k-NN cut-off (``neighbours.envelope``) and
+    ``phi`` ends in SiLU, so with ``c = SILU_FLOOR`` every term is ``>= 0`` and a neighbour entering or
+    leaving the k-NN set at the cut-off changes nothing: the dynamic graph is continuous in the input,
+    and ties in it (near-identical features on a flat face) are harmless.
+    ``x: (N, in_reps.dim)`` local features, ``pos: (N, 3)``, ``edge_weight: (E,)``; returns ``(N, out_dim)``.
     """
 
     def __init__(self, in_reps, out_dim: int, frame_transform: bool = True) -> None:
@@ -30,25 +38,48 @@ class FrameEdgeConv(TFMessagePassing):
         dim = as_reps(in_reps).dim
         self.phi = mlp([2 * dim + 3, out_dim, out_dim])
 
-    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, frames) -> Tensor:
-        return self.propagate(edge_index, frames=frames, x=x, pos=pos)
+    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, frames, edge_weight: Optional[Tensor] = None) -> Tensor:
+        if edge_weight is None:
+            edge_weight = torch.ones(edge_index.shape[1], dtype=x.dtype, device=x.device)
+        return self.propagate(edge_index, frames=frames, x=x, pos=pos, edge_weight=edge_weight)
 
-    def message(self, x_i: Tensor, x_j: Tensor, edge_vec: Tensor) -> Tensor:
-        return self.phi(torch.cat([x_i, x_j - x_i, edge_vec], dim=-1))
+    def message(self, x_i: Tensor, x_j: Tensor, edge_vec: Tensor, edge_weight: Tensor) -> Tensor:
+        return edge_weight[:, None] * (self.phi(torch.cat([x_i, x_j - x_i, edge_vec], dim=-1)) + SILU_FLOOR)
+
+    def update(self, aggr_out: Tensor) -> Tensor:
+        return aggr_out - SILU_FLOOR
 
 
-def knn_in_pool(space: Tensor, pool: Tensor, k: int) -> Tensor:
-    """kNN graph in ``space: (N, D)`` where node ``i`` may only pick from ``pool[i]`` (``(N, P)``, ``-1`` = none).
+def knn_in_pool(space: Tensor, pool: Tensor, k: int) -> Tuple[Tensor, Tensor]:
+    """Smooth kNN graph in ``space: (N, D)`` where node ``i`` may only pick from ``pool[i]`` (``(N, P)``,
+    ``-1`` = none): ``edge_index (2, E)`` to the ``k`` nearest and ``edge_weight (E,)``, the envelope of
+    the distance over the (k+1)-th nearest's (1 where the pool has no (k+1)-th).
 
-    ``O(N P D)`` time and ``O(N D)`` extra memory (one pool column at a time). Returns ``(2, E)``.
+    ``O(N P D)`` time and ``O(N D)`` extra memory (one pool column at a time).
     """
     valid = pool >= 0
     safe = pool.clamp_min(0)
     dist = torch.stack([(space[safe[:, c]] - space).pow(2).sum(-1) for c in range(pool.shape[1])], dim=1)
-    best, idx = dist.masked_fill(~valid, math.inf).topk(min(k, pool.shape[1]), dim=1, largest=False)
+    best, idx = dist.masked_fill(~valid, math.inf).topk(min(k + 1, pool.shape[1]), dim=1, largest=False)
+    best = best.clamp_min(0).sqrt()
+    cut = best[:, k:k + 1] if best.shape[1] > k else torch.full_like(best[:, :1], math.inf)
+    weight = torch.where(torch.isfinite(cut), envelope(best[:, :k] / cut.clamp_min(torch.finfo(best.dtype).tiny)),
+                         torch.ones_like(best[:, :k]))
+    best, idx = best[:, :k], idx[:, :k]
     keep = torch.isfinite(best)
     targets = torch.arange(pool.shape[0], device=pool.device)[:, None].expand_as(idx)
-    return torch.stack([safe.gather(1, idx)[keep], targets[keep]])
+    return torch.stack([safe.gather(1, idx)[keep], targets[keep]]), weight[keep]
+
+
+def knn_smooth(space: Tensor, k: int, batch: Tensor) -> Tuple[Tensor, Tensor]:
+    """:func:`knn_in_pool` over whole clouds (each point its own nearest): ``(edge_index, edge_weight)``."""
+    index, dist = knn_table(space, space, k + 1, batch, batch)
+    cut = torch.where(index[:, k:] >= 0, dist[:, k:], math.inf)
+    weight = torch.where(torch.isfinite(cut), envelope(dist[:, :k] / cut.clamp_min(torch.finfo(dist.dtype).tiny)),
+                         torch.ones_like(dist[:, :k]))
+    keep = index[:, :k] >= 0
+    targets = torch.arange(index.shape[0], device=index.device)[:, None].expand(-1, k)
+    return torch.stack([index[:, :k][keep], targets[keep]]), weight[keep].to(space.dtype)
 
 
 class DGCNN(NormalModel):
@@ -59,8 +90,9 @@ class DGCNN(NormalModel):
     (``to_global``) so that distances are invariant and comparable across nodes. In
     ``scalar_frames`` mode the local numbers themselves are used (no frame change anywhere).
 
-    The feature-space search runs over each point's ``knn_pool`` spatially nearest points (a local
-    dynamic graph, linear cost); ``knn_pool=0`` searches the whole cloud as the original DGCNN does
+    Every graph is smooth (:func:`knn_in_pool`): edge weights vanish at the k-NN cut-off, so the
+    dynamic graph never makes a discrete choice that rounding could flip. The feature-space search runs
+    over each point's ``knn_pool`` spatially nearest points (a local dynamic graph, linear cost); ``knn_pool=0`` searches the whole cloud as the original DGCNN does
     (quadratic cost: seconds at 10,000 points on a CPU).
     Size kwargs: ``layers`` (3), ``k`` (16), ``knn_pool`` (32) plus the common ones of :class:`NormalModel`.
     """
@@ -85,15 +117,16 @@ class DGCNN(NormalModel):
         if self.knn_pool:  # each point itself, then its nearest others (the shared table, nearest first)
             width = max(self.knn_pool, self.k)
             pool = torch.cat([torch.arange(pos.shape[0], device=pos.device)[:, None], table[0][:, :width - 1]], 1)
-        first = edge_index = self._knn(pos, batch, pool)
+        first, weight = self._knn(pos, batch, pool)
+        edge_index = first
         h, outs = x, []
         for i, conv in enumerate(self.convs):
             if i > 0:
                 space = to_global(h, self.hidden, frames) if self.frame_transform else h
-                edge_index = self._knn(space.detach(), batch, pool)
-            h = conv(h, pos, edge_index, frames=frames)
+                edge_index, weight = self._knn(space.detach(), batch, pool)
+            h = conv(h, pos, edge_index, frames=frames, edge_weight=weight)
             outs.append(h)
         return self.fuse(torch.cat(outs, dim=-1)), first
 
-    def _knn(self, space: Tensor, batch: Tensor, pool) -> Tensor:
-        return knn_graph(space, self.k, batch=batch, loop=True) if pool is None else knn_in_pool(space, pool, self.k)
+    def _knn(self, space: Tensor, batch: Tensor, pool) -> Tuple[Tensor, Tensor]:
+        return knn_smooth(space, self.k, batch) if pool is None else knn_in_pool(space, pool, self.k)

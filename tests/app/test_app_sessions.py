@@ -138,3 +138,34 @@ def test_soak_random_interactions(app_test):
     print(f"soak: {steps} interactions, RSS growth {first:.0f} MB in the first half, {second:.0f} MB in the second")
     assert first + second < 250, f"memory grew by {first + second:.0f} MB"
     assert second < 60, f"memory still grows in the second half: {second:.0f} MB"
+
+
+def test_uploaded_box_turned_any_way_reads_equivariant(app_test):
+    """Issue 11's new-user case: a 2 x 1 x 0.5 box saved as STL, DGCNN with tensor frames, any g."""
+    import trimesh
+
+    stl = trimesh.creation.box(extents=(2.0, 1.0, 0.5)).export(file_type="stl")
+    at = app_test(source="upload", arch="dgcnn", mode="tensor_frames", n_points="1500")
+    at.file_uploader(key="upload").set_value(("box.stl", stl, "model/stl")).run()
+    ok(at)
+    for axis, angle, reflect in (("z", 45, False), ("x", 60, True), ("y", -130, False)):
+        at.selectbox(key="axis").set_value(axis)
+        at.slider(key="angle").set_value(angle)
+        at.toggle(key="reflect").set_value(reflect).run()
+        ok(at)
+        assert verdict(at).count("Equivariant.") == 1, verdict(at)
+        fallbacks = next(m.value for m in at.metric if m.label == "Frame fallbacks")
+        assert fallbacks.startswith("0 of"), fallbacks
+
+
+def test_symmetric_sheet_fails_and_the_verdict_blames_the_frames(app_test):
+    """Lesson 7: a planar cloud is its own mirror image; every frame falls back and the verdict says the
+    frames (not the architecture) are the cause. Noise breaks the symmetry and the fallbacks go."""
+    at = app_test(shape="disk", arch="gcn", mode="tensor_frames", axis="x", angle="150")
+    ok(at)
+    assert "frames are the cause" in verdict(at), verdict(at)
+    fallbacks = next(m.value for m in at.metric if m.label == "Frame fallbacks")
+    assert fallbacks == "300 of 300", fallbacks
+    at.select_slider(key="noise").set_value(0.006).run()
+    ok(at)
+    assert verdict(at).count("Equivariant.") == 1, verdict(at)

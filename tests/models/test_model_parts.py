@@ -7,7 +7,7 @@ from tensorframes_core.equivariance import random_orthogonal
 from tensorframes_core.graph import knn, knn_graph, knn_table
 from tensorframes_core.models import build_model
 from tensorframes_core.models.base import normalise_clouds, unit_vectors
-from tensorframes_core.models.dgcnn import knn_in_pool
+from tensorframes_core.models.dgcnn import knn_in_pool, knn_smooth
 from tensorframes_core.models.pointnet2 import FrameInterpolation, nearest_to_origin
 from tensorframes_core.nn import to_local
 
@@ -71,7 +71,20 @@ def test_knn_in_a_full_pool_is_the_plain_knn():
     assert ((pool >= 0).sum(1) == 20).all()  # each cloud's 20 points, padded to 25
     def as_set(ei):
         return set(map(tuple, ei.T.tolist()))
-    assert as_set(knn_in_pool(space, pool, 5)) == as_set(knn_graph(space, 5, batch, loop=True))
+    edges, weight = knn_in_pool(space, pool, 5)
+    assert as_set(edges) == as_set(knn_graph(space, 5, batch, loop=True))
+    whole, whole_weight = knn_smooth(space, 5, batch)
+    assert as_set(whole) == as_set(edges)
+    torch.testing.assert_close(whole_weight.sort().values, weight.sort().values)
+    assert bool((weight > 0).all() and (weight <= 1).all())
+
+
+def test_smooth_knn_weights_vanish_at_the_cut_off():
+    """The k-th neighbour tied with the (k+1)-th weighs 0: which of the two the search returns is moot."""
+    space = torch.tensor([[0.0], [1.0], [2.0], [-2.0], [5.0]], dtype=DT)
+    edges, weight = knn_in_pool(space, torch.arange(5).expand(5, 5).clone(), 3)  # point 0: 0, 1, then 2 or -2
+    mine = edges[1] == 0
+    assert sorted(edges[0][mine].tolist())[:2] == [0, 1] and weight[mine].min() == 0.0
 
 
 def test_pca_frames_from_a_shared_table_are_the_same_frames():
