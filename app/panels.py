@@ -57,7 +57,10 @@ def verdict(res: Results, identity: bool) -> tuple[str, str]:
 def model_caption(loaded: LoadedModel, s: Settings) -> str:
     frames = f", {s.frames} frames" if s.mode in ("scalar_frames", "tensor_frames") and s.arch != "pca" else ""
     mode = "" if s.arch == "pca" else f" · {MODE_LABELS[s.mode]}{frames}"
-    status = {"untrained": "untrained weights (no checkpoint yet): the normals are rough, but equivariance does not depend on training",
+    untrained = ("untrained weights (no checkpoint yet): augmentation only acts through training, so this is the "
+                 "plain network" if s.mode == "augment" else
+                 "untrained weights (no checkpoint yet): the normals are rough, but equivariance does not depend on training")
+    status = {"untrained": untrained,
               "pretrained": "pretrained", "classical": "classical, no weights",
               "trained here": "trained in this session"}[loaded.status]
     return f"**{ARCH_LABELS[s.arch]}{mode}** · {status} · runs on {device_label()}"

@@ -9,6 +9,7 @@ import torch
 
 MAX_POINTS = 2_000_000
 MIN_POINTS = 8
+MAX_COORDINATE = 1e19  # |x| below it: x^2 + y^2 + z^2 stays finite in float32 (max 3.4e38)
 
 
 class InputError(ValueError):
@@ -83,7 +84,9 @@ def validate_cloud(
     """Check raw points (and normals) and return a float32 :class:`PointCloud`.
 
     pos: (N, 3) array-like; normals: (N, 3) array-like or None.
-    Raises :class:`InputError` for: a shape other than (N, 3), NaN/Inf, fewer than
+    Raises :class:`InputError` for: a shape other than (N, 3), NaN/Inf, coordinates beyond
+    ``MAX_COORDINATE`` (1e19: float32 squares would overflow; float64 values past float32's range
+    would even become inf in the cast), fewer than
     ``MIN_POINTS`` points, all points identical, more than ``max_points`` points.
     With ``n_points`` a larger cloud is subsampled (seeded) to ``n_points`` with a warning
     instead. Normals are normalised to unit length; if any normal has zero length the normals
@@ -105,6 +108,10 @@ def validate_cloud(
     if not np.isfinite(p).all():
         bad = int((~np.isfinite(p)).any(axis=1).sum())
         raise InputError(f"{bad} of {n} points have NaN or infinite coordinates; remove them first")
+    big = np.abs(p).max() if n else 0.0
+    if big > MAX_COORDINATE:
+        raise InputError(f"coordinates up to {big:.3g} in magnitude: beyond {MAX_COORDINATE:.0e}, squared distances "
+                         "overflow float32; rescale the cloud (e.g. to metres) first")
     nrm = None if normals is None else _as_array(normals, "normals")
     if nrm is not None and len(nrm) != n:
         raise InputError(f"got {len(nrm)} normals for {n} points; need one normal per point")

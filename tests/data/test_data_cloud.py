@@ -25,6 +25,8 @@ def test_validate_returns_float32_unit_normals_from_any_array_like():
         (np.random.rand(7, 3), None, "at least 8 points; got 7"),
         (np.full((9, 3), np.inf), None, "NaN or infinite"),
         (np.ones((9, 3)), None, "identical"),
+        (np.random.rand(9, 3) * 1e39, None, "overflow float32"),  # finite in float64, inf in float32
+        (np.random.rand(9, 3) * 3e19, None, "overflow float32"),  # squared distances would be inf
         (np.random.rand(9, 3), np.ones((8, 3)), "8 normals for 9 points"),
         (np.random.rand(9, 3), np.full((9, 3), np.nan), "normals are NaN"),
     ],

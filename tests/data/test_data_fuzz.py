@@ -1,10 +1,12 @@
-"""Fuzz: random bytes, bit flips and truncations of valid files give a cloud or InputError only.
+"""Fuzz: random bytes, bit flips, truncations of valid files and .npy points past float32's range give a cloud or InputError only.
 
 CI runs a quick profile (16 cases per format); `make fuzz` sets TFE_FUZZ_EXAMPLES for the long one.
 """
+import io
 import os
 import warnings
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,10 +14,22 @@ from hypothesis import strategies as st
 from tensorframes_core.data import FORMATS, InputError, PointCloud, load_point_cloud
 
 
+def huge_npy(data: st.DataObject) -> bytes:
+    """A .npy of float64 points some of which lie beyond float32's range (finite only in float64)."""
+    pts = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).normal(size=(40, 3))
+    rows = data.draw(st.lists(st.integers(0, 39), min_size=1, max_size=5))
+    pts[rows] *= data.draw(st.sampled_from([1e19, 1e38, 1e39, 1e300]))
+    buf = io.BytesIO()
+    np.save(buf, pts)
+    return buf.getvalue()
+
+
 def mutate(data: st.DataObject, base: bytes) -> bytes:
-    kind = data.draw(st.sampled_from(["random", "flip", "truncate"]))
+    kind = data.draw(st.sampled_from(["random", "flip", "truncate", "huge"]))
     if kind == "random":
         return data.draw(st.binary(max_size=600))
+    if kind == "huge":
+        return huge_npy(data)
     if kind == "truncate":
         return base[: data.draw(st.integers(0, len(base)))]
     out = bytearray(base)
