@@ -23,10 +23,10 @@ class Lesson:
 LESSONS = (
     Lesson("frames", "1 · What a local frame is",
            "Every point gets its own set of axes (red, green, blue), computed from its neighbours; with PCA frames "
-           "blue is the direction of least spread, the normal. Compare the two views: the transformed object "
-           "carries its frames along. Coordinates measured in these axes do not change at all when the object "
-           "turns: the network only ever sees such invariant numbers.",
-           {"shape": "torus", "mode": "tensor_frames", "frames": "pca", "axis": "z", "angle": 90,
+           "red is the direction of least spread, the normal, and green and blue lie in the surface. Compare the "
+           "two views: the turned chair carries its frames along. Coordinates measured in these axes do not "
+           "change at all when the object turns: the network only ever sees such invariant numbers.",
+           {"shape": "chair", "mode": "tensor_frames", "frames": "pca", "axis": "x", "angle": 60,
             "show_frames": True, "frame_density": 8, "frame_size": 1.4, "show_pred": False, "color_by": "plain"}),
     Lesson("baseline", "2 · Why a plain network breaks",
            "A plain network reads raw x, y, z coordinates. Turn the object and it sees different numbers, so its "

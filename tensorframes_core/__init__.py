@@ -6,6 +6,7 @@
 """
 __version__ = "0.1.0"
 
+from tensorframes_core.data import InputError, load_point_cloud, shapes
 from tensorframes_core.equivariance import assert_equivariant, equivariance_error, random_orthogonal
 from tensorframes_core.frames import (
     Frames,
@@ -18,6 +19,7 @@ from tensorframes_core.frames import (
 )
 from tensorframes_core.graph import fps, knn, knn_graph, radius, radius_graph
 from tensorframes_core.models import build_model
+from tensorframes_core.pretrained import load_pretrained
 from tensorframes_core.nn import TFMessagePassing, frame_change, make_equivariant, to_global, to_local
 from tensorframes_core.reps import Irreps, TensorReps, as_reps
 
@@ -28,6 +30,7 @@ __all__ = [
     "random_global_frames",
     "knn", "knn_graph", "radius", "radius_graph", "fps",
     "to_local", "to_global", "frame_change", "TFMessagePassing", "make_equivariant",
-    "build_model",
+    "build_model", "load_pretrained",
+    "load_point_cloud", "InputError", "shapes",
     "random_orthogonal", "equivariance_error", "assert_equivariant",
 ]
