@@ -21,6 +21,7 @@ from tensorframes_core.graph import fps, knn, knn_graph, radius, radius_graph
 from tensorframes_core.models import build_model
 from tensorframes_core.pretrained import load_pretrained
 from tensorframes_core.nn import TFMessagePassing, frame_change, make_equivariant, to_global, to_local
+from tensorframes_core.normals import EstimateNormals, estimate_normals
 from tensorframes_core.reps import Irreps, TensorReps, as_reps
 
 __all__ = [
@@ -31,6 +32,6 @@ __all__ = [
     "knn", "knn_graph", "radius", "radius_graph", "fps",
     "to_local", "to_global", "frame_change", "TFMessagePassing", "make_equivariant",
     "build_model", "load_pretrained",
-    "load_point_cloud", "InputError", "shapes",
+    "load_point_cloud", "InputError", "shapes", "estimate_normals", "EstimateNormals",
     "random_orthogonal", "equivariance_error", "assert_equivariant",
 ]

@@ -1,10 +1,11 @@
-"""The ``tensorframes`` command: ``train``, ``eval``, ``export`` and ``bench``.
+"""The ``tensorframes`` command: ``train``, ``eval``, ``export``, ``normals`` and ``bench``.
 
     tensorframes train --arch dgcnn --mode tensor_frames --frames pca --epochs 20 --out runs/dgcnn_tf
     tensorframes train --out runs/dgcnn_tf --epochs 40 --resume
     tensorframes eval --checkpoint runs/dgcnn_tf --rotations none,so3,o3 --noise 0,0.006
     tensorframes eval --arch pca --k 8,16,32 --json results.json
     tensorframes export runs/dgcnn_tf            # -> assets/checkpoints/dgcnn_tensor_frames_pca.pt
+    tensorframes normals scan.ply --out scan_normals.ply --method jet --orient consistent
     torchrun --nproc_per_node=4 -m tensorframes_core.train --arch dgcnn --out runs/big
 
 Bad inputs end with ``error: ...`` on stderr and exit status 2 (no traceback); a diverged training
@@ -18,8 +19,11 @@ import json
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
 
 from tensorframes_core.data import InputError, ModelNet40Normals, PCPNet, shapes
 from tensorframes_core.models import ARCHS, FRAMES, MODES, build_model
@@ -142,8 +146,39 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--to", help="folder or .pt file (default assets/checkpoints/<arch>_<mode>_<frames>.pt)")
     x.set_defaults(func=_export)
 
+    m = sub.add_parser("normals", help="normals for every point of a file, written by the output's extension")
+    m.add_argument("input", help="a point cloud or mesh file (formats of load_point_cloud)")
+    m.add_argument("--out", required=True, help="output file: .ply (binary), .xyz, .txt, .csv, .npz or .pcd")
+    m.add_argument("--method", default="default", help="default, pca, jet or ARCH/MODE/FRAMES (a shipped model)")
+    m.add_argument("--k", type=int, default=None, help="neighbours (default: 16 for pca, 24 for jet)")
+    m.add_argument("--orient", default="none", help="none, centroid, viewpoint:X,Y,Z or consistent")
+    m.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    m.add_argument("--n-points", type=int, default=None, help="points sampled on a mesh (default 10,000)")
+    m.add_argument("--quiet", action="store_true", help="no progress lines")
+    m.set_defaults(func=_normals)
+
     sub.add_parser("bench", help="benchmarks (tensorframes bench --help)", add_help=False)
     return parser
+
+
+def _normals(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from tensorframes_core.data import load_point_cloud
+    from tensorframes_core.data.writers import encode_normals, write_normals
+    from tensorframes_core.normals import estimate_normals
+
+    def say(text: str) -> None:
+        if not args.quiet:
+            print(f"[normals {time.perf_counter() - start:6.1f} s] {text}", file=sys.stderr, flush=True)
+
+    start = time.perf_counter()
+    encode_normals(Path(args.out).suffix, np.zeros((0, 3)), np.zeros((0, 3)))  # a bad output fails before any work
+    cloud = load_point_cloud(args.input, n_points=args.n_points)
+    say(f"read {len(cloud):,} points from {args.input}")
+    normals = estimate_normals(cloud.pos, args.method, args.k, args.orient, args.device)
+    say(f"estimated normals ({args.method}, orient {args.orient})")
+    write_normals(args.out, cloud.pos.numpy(), normals.numpy())
+    say(f"wrote {args.out}")
+    return 0
 
 
 def _record(argv: Sequence[str]) -> str:

@@ -1,0 +1,110 @@
+"""Whole-cloud normals: classical estimates, chunking, orientation, the PyG transform and bad input."""
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Data
+from torch_geometric.transforms import Compose
+
+import tensorframes_core.normals.classical as classical
+from tensorframes_core.data import InputError, shapes
+from tensorframes_core.graph import knn_table
+from tensorframes_core.normals import EstimateNormals, estimate_normals, jet_normals, neighbour_index, pca_normals
+
+F64 = torch.float64
+
+
+def torus(n=3000, seed=0, big=1.0, small=0.35):
+    """Points on a torus and their outward normals (away from the tube's centre circle)."""
+    g = torch.Generator().manual_seed(seed)
+    u, v = torch.rand(2, n, generator=g, dtype=F64) * 2 * torch.pi
+    outward = torch.stack([torch.cos(u) * torch.cos(v), torch.sin(u) * torch.cos(v), torch.sin(v)], 1)
+    centre = torch.stack([big * torch.cos(u), big * torch.sin(u), torch.zeros_like(u)], 1)
+    return centre + small * outward, outward
+
+
+def sphere(n=2000, seed=0, centre=(0.0, 0.0, 0.0)):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, generator=g, dtype=F64)
+    x = x / x.norm(dim=-1, keepdim=True)
+    return x + torch.tensor(centre, dtype=F64), x
+
+
+def unoriented_agreement(a, b):
+    return (a * b).sum(-1).abs()
+
+
+def test_search_matches_the_torch_search():
+    pos = torch.randn(3000, 3, dtype=F64)
+    fast = neighbour_index(pos, 12)
+    exact = knn_table(pos, pos, 12, exclude_self=True)[0]
+    assert torch.equal(fast, exact)
+    dup = torch.cat([pos[:20], pos[:20]])  # duplicate points: each point still drops only itself
+    index = neighbour_index(dup, 3)
+    assert not bool((index == torch.arange(40)[:, None]).any())
+    assert neighbour_index(pos[:3], 8).shape == (3, 8)  # fewer points than k: padded
+
+
+@pytest.mark.parametrize("estimate", [pca_normals, jet_normals])
+def test_classical_normals_on_curved_surfaces(estimate):
+    pos, exact = torus()
+    normals = estimate(pos, neighbour_index(pos, 24))
+    assert unoriented_agreement(normals, exact).median() > 0.999
+    assert torch.allclose(normals.norm(dim=-1), torch.ones(len(pos), dtype=F64))
+
+
+def test_jet_beats_pca_where_curvature_matters():
+    pos, exact = torus(4000, small=0.2)
+    index = neighbour_index(pos, 30)
+    pca_err = torch.acos(unoriented_agreement(pca_normals(pos, index), exact).clamp(max=1)).mean()
+    jet_err = torch.acos(unoriented_agreement(jet_normals(pos, index), exact).clamp(max=1)).mean()
+    assert jet_err < 0.5 * pca_err
+
+
+@pytest.mark.parametrize("estimate", [pca_normals, jet_normals])
+def test_chunked_equals_one_pass(estimate, monkeypatch):
+    pos = torch.as_tensor(shapes.make("blob", 5000, noise=0.006, seed=1).pos)
+    index = neighbour_index(pos, 16)
+    whole = estimate(pos, index)
+    monkeypatch.setattr(classical, "CHUNK", 777)
+    torch.testing.assert_close(estimate(pos, index), whole, atol=0, rtol=0)
+
+
+def test_orientation_outward_on_closed_shapes_and_two_objects():
+    pos, exact = torus()
+    consistent = estimate_normals(pos, "pca", orient="consistent")
+    assert ((consistent * exact).sum(-1) > 0).double().mean() > 0.99  # a torus: the centroid rule cannot
+    centroid = estimate_normals(pos, "pca", orient="centroid")
+    assert ((centroid * exact).sum(-1) > 0).double().mean() < 0.9
+    a, na = sphere(1500, seed=1)
+    b, nb = sphere(1500, seed=2, centre=(5.0, 0.0, 0.0))
+    two = estimate_normals(torch.cat([a, b]), "jet", orient="consistent")
+    assert ((two * torch.cat([na, nb])).sum(-1) > 0).double().mean() > 0.99
+    view = estimate_normals(a, "pca", orient="viewpoint:0,0,10")
+    assert bool(((view * (torch.tensor([0.0, 0.0, 10.0], dtype=F64) - a)).sum(-1) >= 0).all())
+
+
+def test_transform_in_a_compose_and_dtype_kept():
+    data = Compose([EstimateNormals("pca", k=12, orient="centroid")])(Data(pos=sphere(500)[0].float()))
+    assert data.norm.shape == (500, 3) and data.norm.dtype == torch.float32
+    assert "EstimateNormals(method='pca', k=12" in repr(EstimateNormals("pca", k=12))
+
+
+def test_a_shipped_model_as_method():
+    pos = torch.as_tensor(shapes.make("box", 600, seed=2).pos)
+    normals = estimate_normals(pos, "dgcnn/tensor_frames/pca")
+    assert normals.shape == (600, 3) and bool(torch.isfinite(normals).all())
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"pos": torch.zeros(10, 2)}, "shape"),
+    ({"pos": np.zeros((10, 3))}, "shape"),
+    ({"pos": torch.tensor([[0.0, 0, 0], [1, 0, 0], [float("nan"), 0, 0]])}, "finite"),
+    ({"orient": "upwards"}, "unknown orientation"),
+    ({"orient": "viewpoint:1,2"}, "unknown orientation"),
+    ({"method": "resnet"}, "unknown method"),
+    ({"k": 2}, "at least 3"),
+])
+def test_bad_input_is_an_input_error(kwargs, match):
+    args = {"pos": torch.randn(50, 3), **kwargs}
+    with pytest.raises(InputError, match=match):
+        estimate_normals(**args)
