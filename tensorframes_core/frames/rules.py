@@ -56,41 +56,44 @@ def direction_tol(dtype: torch.dtype) -> float:
 
 
 class CloudContext(NamedTuple):
-    """Per-point non-local information that turns with the cloud (float64).
+    """Non-local information that turns with the cloud (float64), for the points of each cloud.
 
-    ``offset: (N, d)`` centroid minus point over the RMS radius ``s``; ``moment2: (N, d, d)`` and
-    ``moment3: (N, d, d, d)``: the point's cloud's second and third central moments over ``s^2``, ``s^3``;
-    ``magnitude: (N,)``: ``|x_i|``, the size of the point's coordinates, and ``radius: (N,)``: ``s``.
-    Rounding the input coordinates (as computing ``g x`` does) moves a point by ``~eps |x_i|``.
+    ``offset: (N, d)`` centroid minus point over the RMS radius ``s``; ``moment2: (B, d, d)`` and
+    ``moment3: (B, d, d, d)``: each cloud's second and third central moments over ``s^2``, ``s^3``;
+    ``members``: per cloud, the indices of its points; ``magnitude: (N,)``: ``|x_i|``, the size of the
+    point's coordinates, and ``radius: (N,)``: ``s``. Rounding the input coordinates (as computing
+    ``g x`` does) moves a point by ``~eps |x_i|``.
     """
 
     offset: Tensor
     moment2: Tensor
     moment3: Tensor
+    members: List[Tensor]
     magnitude: Tensor
     radius: Tensor
 
 
 def cloud_context(pos: Tensor, batch: Optional[Tensor] = None) -> CloudContext:
-    """Centroid offsets and central moments of each point's cloud, ``pos: (N, d)``, ``batch: (N,)``."""
+    """Centroid offsets and central moments of each point's cloud, ``pos: (N, d)``, ``batch: (N,)``;
+    memory ``O(N d)`` (the moments are summed cloud by cloud)."""
     n, d = pos.shape
     x = pos.detach().double()
     batch = torch.zeros(n, dtype=torch.long, device=pos.device) if batch is None else batch.long()
     graphs = int(batch.max()) + 1 if n else 0
     count = torch.zeros(graphs, dtype=x.dtype, device=x.device).index_add_(0, batch, torch.ones_like(x[:, 0]))
-    centre = torch.zeros(graphs, d, dtype=x.dtype, device=x.device).index_add_(0, batch, x) / count[:, None]
+    centre = torch.zeros(graphs, d, dtype=x.dtype, device=x.device).index_add_(0, batch, x) / count.clamp_min(1)[:, None]
     z = x - centre[batch]
-    scale = (torch.zeros_like(count).index_add_(0, batch, z.square().sum(-1)) / count).sqrt()
+    scale = (torch.zeros_like(count).index_add_(0, batch, z.square().sum(-1)) / count.clamp_min(1)).sqrt()
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
     z = z / scale[batch, None]
-    m2 = torch.zeros(graphs, d, d, dtype=x.dtype, device=x.device).index_add_(0, batch, z[:, :, None] * z[:, None, :])
-    m3 = torch.zeros(graphs, d, d, d, dtype=x.dtype, device=x.device).index_add_(
-        0, batch, z[:, :, None, None] * z[:, None, :, None] * z[:, None, None, :])
-    return CloudContext(-z, (m2 / count[:, None, None])[batch], (m3 / count[:, None, None, None])[batch],
-                        x.norm(dim=-1), scale[batch])
-
-
-Local = Tuple[Tensor, Tensor]  # neighbour offsets rel (N, k, d) and their weights (N, k)
+    members = [(batch == b).nonzero()[:, 0] for b in range(graphs)]
+    m2 = x.new_zeros(graphs, d, d)
+    m3 = x.new_zeros(graphs, d, d, d)
+    for b, idx in enumerate(members):
+        zb = z[idx]
+        m2[b] = zb.T @ zb / max(len(idx), 1)
+        m3[b] = ((zb[:, :, None] * zb[:, None, :]).reshape(len(idx), d * d).T @ zb).reshape(d, d, d) / max(len(idx), 1)
+    return CloudContext(-z, m2, m3, members, x.norm(dim=-1), scale[batch])
 
 
 def roundoff_factors(local: Optional[Local], ctx: CloudContext, dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
@@ -118,8 +121,11 @@ def _sign_values(axes: Tensor, local: Optional[Local], ctx: CloudContext) -> Lis
     e = axes.double()
     along = (e @ ctx.offset[..., None])[..., 0]  # a . e, (N, d)
     # mean_j ((x_j - x_i) . e)^3 = T(e,e,e) + 3 (a.e) e^T M e + (a.e)^3 (the first central moment is 0)
-    t = torch.einsum("nabc,nxa,nxb,nxc->nx", ctx.moment3, e, e, e)
-    m = torch.einsum("nab,nxa,nxb->nx", ctx.moment2, e, e)
+    t, m = torch.zeros_like(along), torch.zeros_like(along)
+    for b, idx in enumerate(ctx.members):
+        eb = e[idx]
+        t[idx] = torch.einsum("abc,nxa,nxb,nxc->nx", ctx.moment3[b], eb, eb, eb)
+        m[idx] = torch.einsum("ab,nxa,nxb->nx", ctx.moment2[b], eb, eb)
     far = t + 3 * along * m + along.pow(3)
     return values + [along.to(axes.dtype), far.to(axes.dtype)]
 
@@ -133,7 +139,9 @@ def _direction_vectors(local: Optional[Local], ctx: CloudContext, dtype: torch.d
         w, dist = weight[..., None], rel.norm(dim=-1, keepdim=True)
         vectors = [(w * rel).sum(1) / (w * dist).sum(1).clamp_min(tiny),
                    (w * dist.square() * rel).sum(1) / (w * dist.pow(3)).sum(1).clamp_min(tiny)]
-    far = (ctx.moment2 @ ctx.offset[..., None])[..., 0]
+    far = torch.zeros_like(ctx.offset)
+    for b, idx in enumerate(ctx.members):
+        far[idx] = ctx.offset[idx] @ ctx.moment2[b]  # M a (M symmetric)
     return vectors + [ctx.offset.to(dtype), far.to(dtype)]
 
 
