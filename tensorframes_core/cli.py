@@ -86,9 +86,9 @@ def parse_sizes(items: Sequence[str]) -> Dict[str, Any]:
     return sizes
 
 
-def _add_data_args(p: argparse.ArgumentParser, list_file: str) -> None:
-    p.add_argument("--data", default="procedural", choices=DATA_KINDS, help="procedural shapes or a data set on disk")
-    p.add_argument("--root", help="folder of the ModelNet40 or PCPNet data (with --data)")
+def _add_data_args(p: argparse.ArgumentParser, list_file: str, kinds: Sequence[str] = DATA_KINDS) -> None:
+    p.add_argument("--data", default="procedural", choices=kinds, help="procedural shapes or a data set on disk")
+    p.add_argument("--root", help="folder of the ModelNet40 or PCPNet data, or of meshes (with --data)")
     p.add_argument("--list-file", default=list_file, help=f"PCPNet list file (default {list_file})")
     p.add_argument("--n-points", type=int, default=1024, help="points per cloud")
     p.add_argument("--shapes", type=_families, default=list(shapes.ALIGNED),
@@ -131,13 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
     which = e.add_mutually_exclusive_group(required=True)
     which.add_argument("--checkpoint", help="a checkpoint file or a run folder")
     which.add_argument("--pretrained", metavar="ARCH/MODE/FRAMES", help="a model in assets/checkpoints")
-    which.add_argument("--arch", choices=["pca"], help="the classical PCA baseline (no training)")
-    e.add_argument("--k", type=_ints, default=[16], help="PCA neighbourhood sizes; the best is reported")
+    which.add_argument("--arch", choices=["pca", "jet"], help="a classical baseline: PCA or jet fitting (no training)")
+    e.add_argument("--k", type=_ints, default=None,
+                   help="neighbourhood sizes of pca/jet; the best is reported (default pca 16; with --data meshes "
+                        "a grid that fits the density: 8..64 at 2,048 points, scaled with the point count)")
+    e.add_argument("--densities", type=_names, default=["uniform"],
+                   help="with --data meshes: uniform, gradient, striped (comma-separated)")
     e.add_argument("--rotations", type=_names, default=list(ROTATIONS), help="none,so3,o3")
     e.add_argument("--noise", type=_floats, default=[0.0, 0.006], help="procedural test noise levels")
     e.add_argument("--n-clouds", type=int, default=28, help="procedural test clouds")
     e.add_argument("--seed", type=int, default=TEST_SEED, help="first test shape seed")
-    _add_data_args(e, "testset_all.txt")
+    _add_data_args(e, "testset_all.txt", DATA_KINDS + ("meshes",))
     e.add_argument("--json", nargs="?", const="-", metavar="PATH", help="JSON to PATH, or to stdout without PATH")
     e.set_defaults(func=_eval)
 
@@ -178,6 +182,36 @@ def _normals(args: argparse.Namespace, argv: Sequence[str]) -> int:
     say(f"estimated normals ({args.method}, orient {args.orient})")
     write_normals(args.out, cloud.pos.numpy(), normals.numpy())
     say(f"wrote {args.out}")
+    return 0
+
+
+def _eval_meshes(args: argparse.Namespace) -> int:
+    from tensorframes_core.data.meshes import MESH_DENSITIES
+    from tensorframes_core.train.mesh_eval import evaluate_meshes, format_mesh_table
+
+    if args.root is None:
+        raise InputError("--data meshes needs --root FOLDER (any folder of .ply/.obj/.stl/.off/.glb meshes)")
+    unknown = sorted(set(args.densities) - set(MESH_DENSITIES))
+    if unknown:
+        raise InputError(f"unknown densities {unknown}; choose from {', '.join(MESH_DENSITIES)}")
+    runs = {label: evaluate_meshes(model, args.root, args.n_points, args.noise, args.densities, args.rotations,
+                                   args.seed, args.batch_size, args.device)
+            for label, model in _models(args).items()}
+    score = {label: sum(r["rms"] for r in run.values()) / len(run) for label, run in runs.items()}
+    best = min(score, key=score.get)
+    rows = [{"rotation": kind, "noise": level, "density": density, **r} for (kind, level, density), r in runs[best].items()]
+    report = {"model": best, "n_points": args.n_points, "root": str(args.root), "results": rows}
+    if len(runs) > 1:
+        report["candidates"] = {label: {"mean_rms": s} for label, s in score.items()}
+    if args.json == "-":
+        _write_json(report, "-")
+        return 0
+    if len(runs) > 1:
+        print("  ".join(f"{label}: mean rms {s:.2f}" for label, s in score.items()))
+    print(f"{best} on the meshes of {args.root}, {args.n_points} points")
+    print(format_mesh_table(runs[best]))
+    if args.json:
+        _write_json(report, args.json)
     return 0
 
 
@@ -229,10 +263,24 @@ def _eval_data(args: argparse.Namespace):
     return PCPNet(args.root, args.list_file, args.n_points)
 
 
+def _k_grid(args: argparse.Namespace) -> List[int]:
+    """The neighbourhood sizes to try: given, or one that fits the density (meshes), or PCA's 16."""
+    if args.k:
+        return args.k
+    if args.data != "meshes":
+        return [16] if args.arch == "pca" else [24]
+    factor = max(1.0, (args.n_points / 2048) ** 0.5)  # same neighbourhood area: k grows with the density
+    return sorted({max(6, round(k * factor)) for k in (8, 16, 32, 64)})
+
+
 def _models(args: argparse.Namespace) -> Dict[str, Any]:
-    """``{label: model}`` to evaluate (one, or one per PCA ``k``)."""
+    """``{label: model}`` to evaluate (one, or one per classical ``k``)."""
     if args.arch == "pca":
-        return {f"pca k={k}": build_model("pca", "baseline", k=k) for k in args.k}
+        return {f"pca k={k}": build_model("pca", "baseline", k=k) for k in _k_grid(args)}
+    if args.arch == "jet":
+        from tensorframes_core.models.jet import JetNormals
+
+        return {f"jet k={k}": JetNormals(k=k) for k in _k_grid(args) if k >= 5}
     if args.checkpoint:
         return {args.checkpoint: load_model(args.checkpoint, map_location=args.device)}
     from tensorframes_core.pretrained import load_pretrained
@@ -249,6 +297,8 @@ def _eval(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if unknown or not args.rotations:
         raise InputError(f"unknown rotations {unknown}; choose from {', '.join(ROTATIONS)}")
     args.device = resolve_device(args.device)
+    if args.data == "meshes":
+        return _eval_meshes(args)
     data = _eval_data(args)
     models = _models(args)
     runs = {label: evaluate(model, rotations=args.rotations, noise=args.noise, n_clouds=args.n_clouds,

@@ -445,7 +445,8 @@ def _take(batches: Iterator[list[np.ndarray]], k: int) -> list[np.ndarray]:
     return [np.concatenate(p)[:k] for p in zip(*parts)]
 
 
-def _density(kind: str, rng: np.random.Generator) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+def keep_probability(kind: str, rng: np.random.Generator
+                     ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
     """Keep-probability p(x) in (0, 1] along a random axis: a linear gradient or stripes."""
     axis = int(rng.integers(3))
     if kind == "nonuniform":
@@ -465,7 +466,7 @@ def _sample(surface: Surface, n: int, rng: np.random.Generator, density: str = "
     batches = _uniform_batches(surface, rng, m=min(max(2 * n, 4096), 65536))
     if density == "uniform":
         return _take(batches, n)
-    keep = _density(density, rng)
+    keep = keep_probability(density, rng)
     pool = _take(batches, 4 * n)
     lo, hi = pool[0].min(0), pool[0].max(0)  # the density's frame, from the first uniform pool
     chosen, count = [], 0
