@@ -76,3 +76,16 @@ def test_bad_folders_and_options(tmp_path, mesh_dir):
         read_mesh(tmp_path / "broken.ply")
     assert main(["eval", "--data", "meshes", "--arch", "pca"]) == 2
     assert main(["eval", "--data", "meshes", "--root", str(mesh_dir), "--arch", "pca", "--densities", "wavy"]) == 2
+
+
+def test_the_shipped_corpus_reads_and_its_splits_are_disjoint():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "assets" / "meshes"
+    splits = {split: {p.stem for p in mesh_files(root / split)} for split in ("train", "val", "test")}
+    assert all(splits.values()) and not (splits["train"] & splits["test"]) and not (splits["val"] & splits["test"])
+    sources = (root / "SOURCES.md").read_text()
+    for split, names in splits.items():
+        for name in names:
+            vertices, faces = read_mesh(root / split / f"{name}.ply")
+            assert len(faces) <= 12_000 and f"{split}/{name}.ply" in sources
