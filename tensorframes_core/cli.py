@@ -4,7 +4,7 @@
     tensorframes train --out runs/dgcnn_tf --epochs 40 --resume
     tensorframes eval --checkpoint runs/dgcnn_tf --rotations none,so3,o3 --noise 0,0.006
     tensorframes eval --arch pca --k 8,16,32 --json results.json
-    tensorframes export runs/dgcnn_tf            # -> assets/checkpoints/dgcnn_tensor_frames_pca.pt
+    tensorframes export runs/dgcnn_tf            # -> tensorframes_core/checkpoints/dgcnn_tensor_frames_pca.pt
     tensorframes normals scan.ply --out scan_normals.ply --method jet --orient consistent
     torchrun --nproc_per_node=4 -m tensorframes_core.train --arch dgcnn --out runs/big
 
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="evaluate a model as given, under SO(3) and O(3), with noise")
     which = e.add_mutually_exclusive_group(required=True)
     which.add_argument("--checkpoint", help="a checkpoint file or a run folder")
-    which.add_argument("--pretrained", metavar="ARCH/MODE/FRAMES", help="a model in assets/checkpoints")
+    which.add_argument("--pretrained", metavar="ARCH/MODE/FRAMES", help="a shipped model (tensorframes_core/checkpoints)")
     which.add_argument("--arch", choices=["pca", "jet"], help="a classical baseline: PCA or jet fitting (no training)")
     e.add_argument("--k", type=_ints, default=None,
                    help="neighbourhood sizes of pca/jet; the best is reported (default pca 16; with --data meshes "
@@ -145,9 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", nargs="?", const="-", metavar="PATH", help="JSON to PATH, or to stdout without PATH")
     e.set_defaults(func=_eval)
 
-    x = sub.add_parser("export", help="copy a run's model (no training state) to assets/checkpoints")
+    x = sub.add_parser("export", help="copy a run's model (no training state) to tensorframes_core/checkpoints")
     x.add_argument("source", help="a run folder or checkpoint file")
-    x.add_argument("--to", help="folder or .pt file (default assets/checkpoints/<arch>_<mode>_<frames>.pt)")
+    x.add_argument("--to", help="folder or .pt file (default tensorframes_core/checkpoints/<arch>_<mode>_<frames>.pt)")
     x.set_defaults(func=_export)
 
     m = sub.add_parser("normals", help="normals for every point of a file, written by the output's extension")

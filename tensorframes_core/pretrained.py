@@ -1,4 +1,5 @@
-"""Pretrained normal estimators shipped in ``assets/checkpoints/<arch>_<mode>_<frames>.pt`` (never downloaded).
+"""Pretrained normal estimators shipped as package data, ``tensorframes_core/checkpoints/<arch>_<mode>_<frames>.pt``
+(read through ``importlib.resources``, so an installed wheel has them too; never downloaded).
 
 Make one with ``tensorframes train ... --out runs/x`` then ``tensorframes export runs/x``.
 
@@ -8,6 +9,7 @@ True
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
@@ -16,7 +18,7 @@ from torch import nn
 
 from tensorframes_core.train.checkpoint import CheckpointError, load_model, sidecar
 
-CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
+CHECKPOINT_DIR = Path(str(resources.files("tensorframes_core") / "checkpoints"))
 
 
 def pretrained_name(arch: str, mode: str, frames: str) -> str:
