@@ -165,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+WHOLE_FILE_POINTS = 50_000_000  # tensorframes normals: whole scans, far beyond the explorer's cap
+WHOLE_FILE_BYTES = 8_000_000_000
+
+
 def _normals(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from tensorframes_core.data import load_point_cloud
     from tensorframes_core.data.writers import encode_normals, write_normals
@@ -176,7 +180,8 @@ def _normals(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     start = time.perf_counter()
     encode_normals(Path(args.out).suffix, np.zeros((0, 3)), np.zeros((0, 3)))  # a bad output fails before any work
-    cloud = load_point_cloud(args.input, n_points=args.n_points)
+    cloud = load_point_cloud(args.input, n_points=args.n_points, max_points=WHOLE_FILE_POINTS,
+                             max_bytes=WHOLE_FILE_BYTES)
     say(f"read {len(cloud):,} points from {args.input}")
     normals = estimate_normals(cloud.pos, args.method, args.k, args.orient, args.device)
     say(f"estimated normals ({args.method}, orient {args.orient})")

@@ -108,3 +108,15 @@ def test_bad_input_is_an_input_error(kwargs, match):
     args = {"pos": torch.randn(50, 3), **kwargs}
     with pytest.raises(InputError, match=match):
         estimate_normals(**args)
+
+
+def test_whole_scan_in_blocks_equals_one_pass(monkeypatch):
+    """100,000 points: the search and the estimate in small blocks give exactly the one-pass normals."""
+    import tensorframes_core.normals.search as search
+
+    pos = torus(100_000, seed=3)[0].float()
+    whole = estimate_normals(pos, "pca", orient="consistent")
+    monkeypatch.setattr(search, "CHUNK", 7_777)
+    monkeypatch.setattr(classical, "CHUNK", 1_001)
+    blocks = estimate_normals(pos, "pca", orient="consistent")
+    torch.testing.assert_close(blocks, whole, atol=1e-5, rtol=0)

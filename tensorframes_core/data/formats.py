@@ -32,6 +32,8 @@ def load_point_cloud(
     filename: str | None = None,
     n_points: int | None = None,
     seed: int = 0,
+    max_points: int = MAX_POINTS,
+    max_bytes: int = MAX_BYTES,
 ) -> PointCloud:
     """Load a point cloud from a file path, bytes or a binary stream.
 
@@ -42,13 +44,15 @@ def load_point_cloud(
     rows, whitespace, commas or semicolons, ``#`` comments, one optional header line), .npy/.npz
     ((N, 3) or (N, 6); npz keys pos|points|xyz and normals|normal) and .pcd (ascii or binary).
     For point formats ``n_points`` caps the size: larger clouds are subsampled with a warning.
+    ``max_points`` and ``max_bytes`` are the limits (raise them for whole scans, as
+    ``tensorframes normals`` does).
     Returns a :class:`PointCloud` (float32, unit normals or None); raises :class:`InputError`.
 
     >>> cloud = load_point_cloud(b"# x y z\\n" + b"0 0 0\\n1 2 3\\n" * 4, filename="a.xyz")
     >>> len(cloud), cloud.normals is None, cloud.name
     (8, True, 'a')
     """
-    data, filename = _read_source(source, filename)
+    data, filename = _read_source(source, filename, max_bytes)
     ext = Path(filename).suffix.lower()
     if ext not in FORMATS:
         raise InputError(
@@ -56,14 +60,15 @@ def load_point_cloud(
         )
     if not data:
         raise InputError(f"{filename}: the file is empty")
-    if n_points is not None and not MIN_POINTS <= n_points <= MAX_POINTS:
-        raise InputError(f"n_points must be between {MIN_POINTS} and {MAX_POINTS}; got {n_points}")
+    if n_points is not None and not MIN_POINTS <= n_points <= max_points:
+        raise InputError(f"n_points must be between {MIN_POINTS} and {max_points}; got {n_points}")
     try:
         if ext in MESH_FORMATS:
             pos, normals = _load_mesh(data, ext, n_points, seed)
         else:
             pos, normals = _PARSERS[ext](data)
-        return validate_cloud(pos, normals, n_points=n_points, name=Path(filename).stem, seed=seed)
+        return validate_cloud(pos, normals, max_points=max_points, n_points=n_points, name=Path(filename).stem,
+                              seed=seed)
     except InputError as exc:
         raise InputError(f"{filename}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - any parser failure on foreign bytes is bad input
@@ -73,8 +78,8 @@ def load_point_cloud(
         ) from exc
 
 
-def _read_source(source, filename: str | None) -> tuple[bytes, str]:
-    """The raw bytes (at most MAX_BYTES) and a file name that carries the extension."""
+def _read_source(source, filename: str | None, max_bytes: int = MAX_BYTES) -> tuple[bytes, str]:
+    """The raw bytes (at most ``max_bytes``) and a file name that carries the extension."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         if filename is None:
             raise InputError("bytes input needs filename=... (its extension names the format)")
@@ -84,8 +89,8 @@ def _read_source(source, filename: str | None) -> tuple[bytes, str]:
         filename = filename or path.name
         if not path.is_file():
             raise InputError(f"{path}: no such file")
-        if path.stat().st_size > MAX_BYTES:
-            raise InputError(f"{path}: larger than the {MAX_BYTES:,} byte limit")
+        if path.stat().st_size > max_bytes:
+            raise InputError(f"{path}: larger than the {max_bytes:,} byte limit")
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -95,15 +100,15 @@ def _read_source(source, filename: str | None) -> tuple[bytes, str]:
         if not isinstance(filename, str):
             raise InputError("a stream without a name needs filename=... to name the format")
         try:
-            data = source.read(MAX_BYTES + 1)
+            data = source.read(max_bytes + 1)
         except OSError as exc:
             raise InputError(f"{filename}: cannot read it ({exc})") from exc
         if not isinstance(data, bytes):
             raise InputError(f"{filename}: open the file in binary mode ('rb')")
     else:
         raise InputError(f"expected a path, bytes or a binary file object; got {type(source).__name__}")
-    if len(data) > MAX_BYTES:
-        raise InputError(f"{filename}: larger than the {MAX_BYTES:,} byte limit")
+    if len(data) > max_bytes:
+        raise InputError(f"{filename}: larger than the {max_bytes:,} byte limit")
     return data, filename
 
 

@@ -8,7 +8,7 @@ import torch
 from tensorframes_core.data.cloud import InputError
 from tensorframes_core.normals.classical import jet_normals, pca_normals
 from tensorframes_core.normals.orient import orient_normals, parse_orientation
-from tensorframes_core.normals.search import neighbour_index
+from tensorframes_core.normals.search import neighbour_chunks, neighbour_index
 
 Tensor = torch.Tensor
 
@@ -51,13 +51,18 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
     if k is not None and k < 3:
         raise InputError(f"k must be at least 3, got {k}")
     work = pos.detach().to(_device(device))
+    index = None
     if method in ("pca", "jet"):
-        index = neighbour_index(work, k or DEFAULT_K[method])
-        normals = (pca_normals if method == "pca" else jet_normals)(work, index)
+        estimate = pca_normals if method == "pca" else jet_normals
+        parts, kept = [], []
+        for start, block in neighbour_chunks(work, k or DEFAULT_K[method]):  # one tree, bounded memory
+            parts.append(estimate(work, block, start))
+            if how == "consistent":
+                kept.append(block)
+        normals = torch.cat(parts)
+        index = torch.cat(kept) if kept else None
     else:
-        normals, index = _model_normals(work, method), None
-        if how == "consistent":
-            index = neighbour_index(work, k or DEFAULT_K["pca"])
+        normals = _model_normals(work, method)
     if how == "consistent" and index is None:
         index = neighbour_index(work, k or DEFAULT_K["pca"])
     return orient_normals(work, normals, how, index).to(pos.device, pos.dtype)

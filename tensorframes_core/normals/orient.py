@@ -71,25 +71,27 @@ def _consistent(pos: Tensor, normals: Tensor, index: Tensor) -> Tensor:
     dst = index.cpu().numpy().reshape(-1)
     keep = src != dst
     src, dst = src[keep], dst[keep]
-    weight = 1.0 - np.abs((nrm[src] * nrm[dst]).sum(1)) + 1e-9  # > 0: scipy drops zero-weight edges
+    # > 0 everywhere: scipy drops zero weights, and rounding can push |cos| a hair above 1
+    weight = np.clip(1.0 - np.abs((nrm[src] * nrm[dst]).sum(1)), 0.0, None) + 1e-9
     graph = coo_matrix((weight, (src, dst)), shape=(n, n)).tocsr()
-    graph = graph.maximum(graph.T)  # undirected
-    tree = minimum_spanning_tree(graph)
-    tree = tree.maximum(tree.T)
+    tree = minimum_spanning_tree(graph.maximum(graph.T)).tocoo()
     parts, label = connected_components(tree, directed=False)
-    parent = np.arange(n)
-    for part in range(parts):
-        root = int(np.flatnonzero(label == part)[0])
-        order, pred = breadth_first_order(tree, root, directed=False, return_predecessors=True)
-        parent[order[1:]] = pred[order[1:]]
-    # the sign relative to the root: product of the edge signs on the path (pointer jumping)
+    # one traversal for all parts: a virtual node n joined to the first point of each
+    roots = np.unique(label, return_index=True)[1]
+    joined = coo_matrix((np.concatenate([tree.data, np.ones(parts)]),
+                         (np.concatenate([tree.row, roots]), np.concatenate([tree.col, np.full(parts, n)]))),
+                        shape=(n + 1, n + 1)).tocsr()
+    _, pred = breadth_first_order(joined, n, directed=False, return_predecessors=True)
+    parent = pred[:n].copy()
+    parent[roots] = roots  # each part's first point is its own root
+    # each point's sign relative to its root: the product of the edge signs on the path (pointer jumping)
     sign = np.where((nrm * nrm[parent]).sum(1) < 0, -1.0, 1.0)
     hop = parent.copy()
     while True:
         done = hop == parent[hop]
-        sign = np.where(done, sign, sign * sign[hop])
         if done.all():
             break
+        sign = np.where(done, sign, sign * sign[hop])
         hop = np.where(done, hop, hop[hop])
     oriented = nrm * sign[:, None]
     # each part as a whole: away from its centroid

@@ -2,6 +2,8 @@
 ``benchmarks/normals_search.py``), the library's exact torch search on other devices."""
 from __future__ import annotations
 
+from typing import Iterator, Tuple
+
 import numpy as np
 import torch
 
@@ -10,31 +12,49 @@ from tensorframes_core.graph import knn_table
 Tensor = torch.Tensor
 
 
+CHUNK = 262_144  # query points per step of a whole-scan search
+
+
+def neighbour_chunks(pos: Tensor, k: int, chunk: int = CHUNK) -> Iterator[Tuple[int, Tensor]]:
+    """``(start, index)`` per block of ``chunk`` query points: ``index: (m, k)`` long, the ``k`` nearest
+    other points of points ``start .. start + m``, nearest first (one tree, blocks of queries: memory
+    ``O(N + chunk k)``). A cloud of ``N <= k`` points repeats its farthest neighbour to fill ``k``."""
+    n = pos.shape[0]
+    if k < 1 or n < 2:
+        raise ValueError(f"need k >= 1 and at least 2 points, got k={k}, {n} points")
+    take = min(k, n - 1)
+    tree = points = None
+    if pos.device.type == "cpu":
+        from scipy.spatial import cKDTree
+
+        points = pos.detach().double().numpy()
+        tree = cKDTree(points)
+    for begin in range(0, n, chunk):
+        end = min(begin + chunk, n)
+        if tree is not None:
+            _, found = tree.query(points[begin:end], take + 1, workers=-1)
+            found = np.asarray(found).reshape(end - begin, take + 1)
+            # drop each point itself (with duplicate points it may not be column 0)
+            own = found == np.arange(begin, end)[:, None]
+            own[~own.any(1), -1] = True  # a point hidden behind k+1 duplicates: drop the farthest instead
+            index = torch.from_numpy(found[~own].reshape(end - begin, take))
+        else:
+            index = knn_table(pos, pos[begin:end], take + 1)[0]
+            own = index == torch.arange(begin, end, device=pos.device)[:, None]
+            own[~own.any(1), -1] = True
+            index = index[~own].reshape(end - begin, take)
+        if take < k:
+            index = torch.cat([index, index[:, -1:].expand(end - begin, k - take)], 1)
+        yield begin, index.to(pos.device)
+
+
 def neighbour_index(pos: Tensor, k: int) -> Tensor:
     """Indices of each point's ``k`` nearest other points, nearest first: ``pos: (N, 3)`` -> ``(N, k)``
-    long on ``pos.device``; a cloud of ``N <= k`` points repeats its farthest neighbour to fill ``k``.
+    long on ``pos.device`` (:func:`neighbour_chunks` joined).
 
     >>> neighbour_index(torch.tensor([[0.0, 0, 0], [1, 0, 0], [3, 0, 0]]), 1)
     tensor([[1],
             [0],
             [1]])
     """
-    n = pos.shape[0]
-    if k < 1 or n < 2:
-        raise ValueError(f"need k >= 1 and at least 2 points, got k={k}, {n} points")
-    take = min(k, n - 1)
-    if pos.device.type == "cpu":
-        from scipy.spatial import cKDTree
-
-        points = pos.detach().double().numpy()
-        _, index = cKDTree(points).query(points, take + 1, workers=-1)
-        index = np.asarray(index).reshape(n, take + 1)
-        # drop each point itself (with duplicate points it may not be column 0)
-        own = index == np.arange(n)[:, None]
-        own[~own.any(1), -1] = True  # a point hidden behind k+1 duplicates: drop the farthest instead
-        index = torch.from_numpy(index[~own].reshape(n, take))
-    else:
-        index = knn_table(pos, pos, take, exclude_self=True)[0]
-    if take < k:
-        index = torch.cat([index, index[:, -1:].expand(n, k - take)], 1)
-    return index.to(pos.device)
+    return torch.cat([index for _, index in neighbour_chunks(pos, k)])

@@ -9,7 +9,6 @@ import trimesh
 from conftest import mesh_bytes, npy_bytes, npz_bytes, pcd_bytes, ply_points, text_table
 
 from tensorframes_core.data import FORMATS, InputError, demo_shapes, load_point_cloud, sample_mesh
-from tensorframes_core.data import formats
 
 
 def assert_cloud(loaded, pos, normals=None):
@@ -172,15 +171,19 @@ def test_too_many_points_subsample_with_warning(cloud):
     raises(text_table(pos), "p.xyz", "n_points must be", n_points=3)
 
 
-def test_byte_cap(tmp_path, monkeypatch, valid_files):
-    monkeypatch.setattr(formats, "MAX_BYTES", 100)
+def test_byte_cap(tmp_path, valid_files):
     path = tmp_path / "big.xyz"
     path.write_bytes(valid_files[".xyz"])
-    with pytest.raises(InputError, match="byte limit"):
-        load_point_cloud(path)
-    raises(valid_files[".xyz"], "big.xyz", "byte limit")
-    with pytest.raises(InputError, match="byte limit"):
-        load_point_cloud(io.BytesIO(valid_files[".xyz"]), filename="big.xyz")
+    for source in (path, valid_files[".xyz"], io.BytesIO(valid_files[".xyz"])):
+        with pytest.raises(InputError, match="100 byte limit"):
+            load_point_cloud(source, filename="big.xyz", max_bytes=100)
+    assert len(load_point_cloud(path, max_bytes=10**6)) > 0
+
+
+def test_point_cap_can_be_raised_for_whole_scans(valid_files):
+    with pytest.raises(InputError, match="too many points"):
+        load_point_cloud(valid_files[".xyz"], filename="a.xyz", max_points=10)
+    assert len(load_point_cloud(valid_files[".xyz"], filename="a.xyz", max_points=10**8)) > 10
 
 
 def test_bad_sources(tmp_path, valid_files):
