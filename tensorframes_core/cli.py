@@ -183,7 +183,7 @@ def _normals(args: argparse.Namespace, argv: Sequence[str]) -> int:
     cloud = load_point_cloud(args.input, n_points=args.n_points, max_points=WHOLE_FILE_POINTS,
                              max_bytes=WHOLE_FILE_BYTES)
     say(f"read {len(cloud):,} points from {args.input}")
-    normals = estimate_normals(cloud.pos, args.method, args.k, args.orient, args.device)
+    normals = estimate_normals(cloud.pos, args.method, args.k, args.orient, args.device, progress=not args.quiet)
     say(f"estimated normals ({args.method}, orient {args.orient})")
     write_normals(args.out, cloud.pos.numpy(), normals.numpy())
     say(f"wrote {args.out}")

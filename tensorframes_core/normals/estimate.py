@@ -4,10 +4,12 @@ from __future__ import annotations
 from typing import Optional, Union
 
 import torch
+from tqdm.auto import tqdm
 
 from tensorframes_core.data.cloud import InputError
 from tensorframes_core.normals.classical import jet_normals, pca_normals
 from tensorframes_core.normals.orient import orient_normals, parse_orientation
+from tensorframes_core.normals import search
 from tensorframes_core.normals.search import neighbour_chunks, neighbour_index
 
 Tensor = torch.Tensor
@@ -24,7 +26,7 @@ def _device(device: Optional[Union[str, torch.device]]) -> torch.device:
 
 
 def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = None, orient: Optional[str] = None,
-                     device: Optional[Union[str, torch.device]] = None) -> Tensor:
+                     device: Optional[Union[str, torch.device]] = None, progress: bool = False) -> Tensor:
     """Unit normals ``(N, 3)`` of ``pos: (N, 3)`` (any float dtype; returned in it, on ``pos.device``).
 
     ``method``: ``"pca"`` (plane fit of the ``k`` nearest, default k = 16), ``"jet"`` (quadric fit,
@@ -33,7 +35,8 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
     ``orient``: ``None``/``"none"`` (unoriented), ``"centroid"``, ``"viewpoint:X,Y,Z"`` or
     ``"consistent"`` (see :func:`~tensorframes_core.normals.orient.orient_normals`). ``device``:
     ``"auto"`` (GPU when there is one), ``"cpu"``, ``"cuda"``... One neighbour search serves the
-    estimate and the orientation; classical methods run in chunks (bounded memory, same result).
+    estimate and the orientation; classical methods run in blocks of points (bounded memory, the same
+    result as one pass), with a progress bar over the blocks if ``progress``.
 
     >>> import tensorframes_core as tf
     >>> cloud = tf.shapes.make("sphere", 2000, seed=0)
@@ -55,7 +58,10 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
     if method in ("pca", "jet"):
         estimate = pca_normals if method == "pca" else jet_normals
         parts, kept = [], []
-        for start, block in neighbour_chunks(work, k or DEFAULT_K[method]):  # one tree, bounded memory
+        blocks = neighbour_chunks(work, k or DEFAULT_K[method])  # one tree, bounded memory
+        total = -(-work.shape[0] // search.CHUNK)
+        for start, block in tqdm(blocks, total=total, desc=f"{method} normals", unit="block", disable=not progress,
+                                 leave=False):
             parts.append(estimate(work, block, start))
             if how == "consistent":
                 kept.append(block)
