@@ -12,6 +12,9 @@ from tensorframes_core.data import shapes
 from app import settings as cfg
 from app.settings import DEFAULTS, FIELDS, NOT_IN_URL, Settings
 
+TRAINED = "_tfe_trained"  # {label: TrainJob} of the models trained in this browser session
+PENDING_USE = "_tfe_use"  # a trained model to select on the next full run (set from the training fragment)
+
 _INIT = "_tfe_initialised"
 
 
@@ -109,8 +112,20 @@ def _model_section(trained: Sequence[str]) -> None:
     options = ("default", *trained)
     if st.session_state.get("weights") not in options:
         st.session_state.weights = "default"
-    st.selectbox("Weights", options, key="weights",
+    st.selectbox("Weights", options, key="weights", on_change=_match_trained,
                  format_func=lambda w: "pretrained (or untrained if none)" if w == "default" else f"trained here: {w}")
+
+
+def _match_trained() -> None:
+    """Picking a model trained here sets Architecture, Mode and Frames to its own (so the URL tells the truth)."""
+    use_trained(st.session_state.weights)
+
+
+def use_trained(label: str) -> None:
+    """Select the in-session model ``label`` and its architecture, mode and frames (before the widgets run)."""
+    job = st.session_state.get(TRAINED, {}).get(label)
+    if job is not None:
+        st.session_state.update(weights=label, arch=job.arch, mode=job.mode, frames=job.frames)
 
 
 def _picture_section() -> None:
@@ -138,6 +153,9 @@ def _picture_section() -> None:
 
 def sidebar(trained: Sequence[str]) -> Settings:
     """Draw every control and return the current :class:`Settings`."""
+    pending = st.session_state.pop(PENDING_USE, None)
+    if pending is not None:
+        use_trained(pending)
     with st.sidebar:
         st.header("1 · Input")
         _input_section()

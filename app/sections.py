@@ -14,7 +14,8 @@ from app.settings import ARCH_LABELS, MODE_LABELS, Settings
 from app.tour import BY_KEY, LESSONS
 from app.training import TrainJob
 
-JOB, TRAINED = "_tfe_job", "_tfe_trained"
+JOB = "_tfe_job"
+TRAINED = controls.TRAINED
 
 
 # ----------------------------------------------------------------------------- tour
@@ -64,10 +65,6 @@ def charts_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Cloud) -> 
 
 
 # ----------------------------------------------------------------------------- training
-def _use(job: TrainJob) -> None:
-    st.session_state.update(weights=job.label, arch=job.arch, mode=job.mode, frames=job.frames)
-
-
 def _start(arch: str, mode: str, frames: str, steps: int, n_points: int) -> None:
     count = len(st.session_state.get(TRAINED, {})) + 1
     label = f"#{count} {arch} {mode.replace('_', ' ')}"
@@ -98,7 +95,9 @@ def _progress() -> None:
         st.rerun(scope="app")
     st.success(f"Model “{job.label}” is ready ({job.status}, final loss {job.losses[-1]:.3f})."
                if job.losses else f"Model “{job.label}” is ready.")
-    st.button("Use this model now", on_click=_use, args=(job,), type="primary", key="tfe-use")
+    if st.button("Use this model now", type="primary", key="tfe-use"):
+        st.session_state[controls.PENDING_USE] = job.label  # the sidebar applies it before its widgets run
+        st.rerun(scope="app")
 
 
 def train_tab() -> None:

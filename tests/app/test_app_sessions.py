@@ -69,6 +69,8 @@ def test_charts_and_exports(app_test):
 def test_training_in_app_is_per_session(app_test):
     a, b = app_test(), app_test()
     form = a.get("form")[0]
+    form.selectbox[0].set_value("dgcnn")  # not the sidebar's architecture ...
+    form.selectbox[1].set_value("scalar_frames")  # ... nor its mode
     form.slider[0].set_value(5)  # steps
     form.slider[1].set_value(128)  # points per shape
     a.get("form_submit_button")[0].click().run()
@@ -80,12 +82,15 @@ def test_training_in_app_is_per_session(app_test):
     button(a, "Use this model now").click().run()
     ok(a)
     assert a.selectbox(key="weights").value == job.label
+    # the sidebar and the shareable URL follow the trained model
+    assert (a.selectbox(key="arch").value, a.radio(key="mode").value) == ("dgcnn", "scalar_frames")
+    assert (a.query_params["arch"], a.query_params["mode"]) == ("dgcnn", "scalar_frames")
     assert "trained in this session" in a.caption[0].value or any("trained in this session" in c.value
                                                                      for c in a.caption)
     b.radio(key="mode").set_value("baseline").run()
     ok(b)
     assert b.selectbox(key="weights").options == ["pretrained (or untrained if none)"]
-    assert a.radio(key="mode").value == "tensor_frames", "sessions must not share widget state"
+    assert a.radio(key="mode").value == "scalar_frames", "sessions must not share widget state"
 
 
 def test_two_sessions_do_not_share_results(app_test):
