@@ -27,6 +27,15 @@ def sci(x: float) -> str:
     return f"{mantissa} × 10{sup}"
 
 
+def degrees(x: float) -> str:
+    """An angle the way the page writes every number: ``12.3°``, or ``4.4 × 10⁻⁵°`` when tiny.
+
+    >>> degrees(12.34), degrees(4.4e-05), degrees(0.0)
+    ('12.3°', '4.4 × 10⁻⁵°', '0°')
+    """
+    return f"{x:.1f}°" if x >= 0.1 else f"{sci(x)}°"
+
+
 def verdict(res: Results, identity: bool) -> tuple[str, str]:
     """(colour, plain-language sentence) for the equivariance of ``res``."""
     error, n_fallback = res.eq_error, int(res.fallback_any.sum())
@@ -76,11 +85,11 @@ def equivariance(res: Results, loaded: LoadedModel, s: Settings) -> None:
                    unsafe_allow_html=True)
     cols = st.columns(4)
     if res.err_deg is not None:
-        cols[0].metric("Mean angle error on x", f"{res.err_deg.mean():.1f}°")
-        cols[1].metric("Mean angle error on g·x", f"{res.moved_err_deg.mean():.1f}°")
+        cols[0].metric("Mean angle error on x", degrees(float(res.err_deg.mean())))
+        cols[1].metric("Mean angle error on g·x", degrees(float(res.moved_err_deg.mean())))
     else:
         cols[0].metric("Mean angle error", "no ground truth")
-    cols[2].metric("Largest gap f(x) vs g⁻¹f(g·x)", f"{res.gap_deg.max():.2g}°")
+    cols[2].metric("Largest gap f(x) vs g⁻¹f(g·x)", degrees(float(res.gap_deg.max())))
     n_fallback = int(res.pred.fallback.sum())
     cols[3].metric("Frame fallbacks", f"{n_fallback} of {len(res.pred.fallback)}",
                    help="Nodes where the frame was degenerate (flat, symmetric or ambiguous neighbourhood) and a "

@@ -82,11 +82,12 @@ def spacing(pos: np.ndarray) -> float:
 
 
 def _colour_values(s: Settings, err: np.ndarray | None, gap: np.ndarray) -> tuple[np.ndarray | None, str, float]:
-    """(values, colour-bar title, colour-bar top): angle errors on 0-90°, gaps on 0 to their (rounded up) maximum."""
+    """(values, colour-bar title, colour-bar top): angle errors and gaps on one fixed 0-90° scale, so a colour
+    means the same angle in every lesson and every view."""
     if s.color_by == "angle error" and err is not None:
         return err, "angle error (°)", MAX_ERROR_DEG
     if s.color_by in ("angle error", "equivariance gap"):
-        return gap, "equivariance gap (°)", float(min(MAX_ERROR_DEG, max(1.0, np.ceil(gap.max()))))
+        return gap, "equivariance gap (°)", MAX_ERROR_DEG
     return None, "", MAX_ERROR_DEG
 
 
