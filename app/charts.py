@@ -17,13 +17,18 @@ LAYOUT = {"template": "plotly_white", "font": {"size": 15}, "margin": {"l": 10, 
           "legend": {"orientation": "h", "y": -0.25}}
 
 
-def sweep_figure(angles: Sequence[float], curves: Mapping[str, Sequence[float]], axis: str) -> go.Figure:
-    """Relative equivariance error vs rotation angle, one line per (model, with/without mirror), log scale."""
+def sweep_figure(angles: Sequence[float], curves: Mapping[str, Sequence[float]], axis: str,
+                 current: float | None = None) -> go.Figure:
+    """Relative equivariance error vs rotation angle, one line per (model, with/without mirror), log scale;
+    a vertical line at the ``current`` angle of the sidebar (in degrees, any sign)."""
     fig = go.Figure()
     for k, (label, errors) in enumerate(curves.items()):
         fig.add_trace(go.Scatter(x=list(angles), y=np.maximum(np.asarray(errors, float), FLOOR), name=label,
                                  mode="lines+markers", line={"color": PALETTE[k % len(PALETTE)], "width": 3,
                                                              "dash": "dot" if "mirror" in label else "solid"}))
+    if current is not None:
+        fig.add_vline(x=current % 360, line={"color": "#555555", "width": 2, "dash": "dash"},
+                      annotation_text=f"now: {current:g}°", annotation_position="top")
     fig.update_layout(title=f"Equivariance error along the orbit: rotate about {axis}", height=420, **LAYOUT)
     fig.update_xaxes(title="rotation angle (°)", tickvals=list(range(0, 361, 45)))
     fig.update_yaxes(title="‖f(g·x) − g·f(x)‖ / ‖f(x)‖", type="log", exponentformat="power")

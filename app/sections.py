@@ -36,13 +36,16 @@ def charts_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Cloud) -> 
     if not st.toggle("Compute the comparison charts (runs the baseline and a sweep of rotations; cached afterwards)",
                      key="_tfe_charts"):
         st.caption("The sweep measures the equivariance error for rotations every 15° about the chosen axis, with "
-                   "and without the mirror, for the chosen model and for the same architecture without frames.")
+                   "and without the mirror, for the chosen model and for the same architecture in the other "
+                   "setting: without frames, or with tensor frames if you chose a plain network.")
         return
     arch = s.arch if s.arch != "pca" else "gcn"
-    baseline = pipeline.shared_model(arch, "baseline", s.frames)
-    axis = s.axis if s.rot_mode == "axis + angle" else "z"
+    other_mode = "tensor_frames" if s.mode in ("baseline", "augment") and s.arch != "pca" else "baseline"
+    baseline = pipeline.shared_model(arch, other_mode, s.frames)
+    by_axis = s.rot_mode == "axis + angle"
+    axis = s.axis if by_axis else "z"
     ours = f"{ARCH_LABELS[s.arch]} · {MODE_LABELS[s.mode]}" if loaded.status != "trained here" else s.weights
-    base = f"{ARCH_LABELS[arch]} · baseline"
+    base = f"{ARCH_LABELS[arch]} · {MODE_LABELS[other_mode]}"
     with st.spinner("Sweeping rotations…"):
         curves = {}
         for label, model in ((ours, loaded), (base, baseline)):
@@ -50,7 +53,7 @@ def charts_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Cloud) -> 
             curves[f"{label} + mirror ⟂{s.mirror}"] = pipeline.orbit_sweep(model.key, model.model, cloud.pos,
                                                                              axis, s.mirror)
         base_res = pipeline.run(cloud, res.g, baseline)
-    sweep = charts.sweep_figure(pipeline.SWEEP_ANGLES, curves, axis)
+    sweep = charts.sweep_figure(pipeline.SWEEP_ANGLES, curves, axis, current=s.angle if by_axis else None)
     st.plotly_chart(sweep, key="tfe-sweep")
     st.download_button("Download this chart (HTML)", lambda: export.figure_html(sweep), "orbit_sweep.html",
                        "text/html", key="dl-sweep")

@@ -64,6 +64,10 @@ def test_charts_and_exports(app_test):
     assert len(at.get("plotly_chart")) == 3  # the views, the sweep, the histogram
     labels = [b.proto.label for b in at.get("download_button")]
     assert {"Normals on x (CSV)", "Normals on x (PLY)"} <= set(labels)
+    at.radio(key="mode").set_value("baseline").run()  # a plain network is compared with tensor frames, not itself
+    ok(at)
+    sweep = next(c for c in at.get("plotly_chart") if "orbit" in c.proto.spec)
+    assert "tensor frames" in sweep.proto.spec.lower() and "baseline" in sweep.proto.spec.lower()
 
 
 def test_training_in_app_is_per_session(app_test):

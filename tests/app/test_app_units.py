@@ -105,3 +105,11 @@ def test_render_failure_is_a_render_error(monkeypatch):
     monkeypatch.setattr(render, "WORKER", render.Path(__file__).with_name("hang_worker.py"))
     with pytest.raises(render.RenderError, match="longer than"):
         render._render(b"", ".html", timeout=1)
+
+
+def test_sweep_marks_the_current_angle():
+    from app.charts import sweep_figure
+
+    fig = sweep_figure([0, 15, 30], {"a": [1e-7, 1e-7, 1e-7]}, "x", current=-30)
+    assert fig.layout.shapes[0].x0 == 330 and "now: -30°" in fig.layout.annotations[0].text
+    assert not sweep_figure([0, 15], {"a": [1e-7, 1e-7]}, "x").layout.shapes
