@@ -49,8 +49,9 @@ LESSONS = (
            "but i reads them in the wrong axes. Switch the mode between “scalar frames” and “tensor frames”. "
            "(This lesson uses 3-nearest-neighbour frames, which change a lot from point to point; with PCA frames "
            "on a smooth surface neighbouring frames are similar and the mismatch is smaller.)",
-           {"shape": "ellipsoid", "mode": "scalar_frames", "frames": "3nn", "angle": 0, "show_messages": True,
-            "node": 100, "neighbour": 3, "show_pred": False, "color_by": "plain", "layout": "overlay"}),
+           {"shape": "ellipsoid", "mode": "scalar_frames", "frames": "3nn", "axis": "y", "angle": 45,
+            "show_messages": True, "node": 100, "neighbour": 3, "show_pred": False, "color_by": "plain",
+            "layout": "overlay"}),
     Lesson("mirror", "5 · Reflections",
            "A mirror image is not a rotation: a right hand becomes a left hand. Frames may be left-handed "
            "(det R = −1), so they follow mirrors too (a cross product alone would only follow rotations). Toggle "

@@ -41,18 +41,19 @@ def _mesh_cloud(mesh, n, seed, noise=0.0):
 def cad_parts():
     """CAD-like meshes made with trimesh: a chamfered block, a block with a boss, an L-bracket, a flange."""
     import trimesh
+    shift = trimesh.transformations.translation_matrix
     c = np.array([[x, y, z] for x in (-1, 1) for y in (-0.6, 0.6) for z in (-0.3, 0.3)], float)
     chamfer = np.concatenate([c[(c[:, 0] < 0) | (c[:, 2] < 0)],
                               [[0.8, y, 0.3] for y in (-0.6, 0.6)] + [[1.0, y, 0.1] for y in (-0.6, 0.6)]])
     boss = trimesh.util.concatenate([trimesh.creation.box(extents=(2.0, 1.2, 0.4)),
                                      trimesh.creation.cylinder(radius=0.3, height=0.5, sections=48,
-                                                               transform=trimesh.transformations.translation_matrix((0.4, 0.1, 0.45)))])
+                                                               transform=shift((0.4, 0.1, 0.45)))])
     bracket = trimesh.util.concatenate([trimesh.creation.box(extents=(2.0, 1.0, 0.25)),
                                         trimesh.creation.box(extents=(0.25, 1.0, 1.3),
-                                                             transform=trimesh.transformations.translation_matrix((-0.875, 0, 0.775)))])
+                                                             transform=shift((-0.875, 0, 0.775)))])
     flange = trimesh.util.concatenate([trimesh.creation.cylinder(radius=1.0, height=0.2, sections=64),
                                        trimesh.creation.cylinder(radius=0.45, height=0.9, sections=64,
-                                                                 transform=trimesh.transformations.translation_matrix((0.05, 0, 0.45)))])
+                                                                 transform=shift((0.05, 0, 0.45)))])
     return {"chamfered block": trimesh.convex.convex_hull(chamfer), "block + boss": boss,
             "L-bracket": bracket, "flange": flange}
 

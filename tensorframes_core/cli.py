@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="evaluate a model as given, under SO(3) and O(3), with noise")
     which = e.add_mutually_exclusive_group(required=True)
     which.add_argument("--checkpoint", help="a checkpoint file or a run folder")
-    which.add_argument("--pretrained", metavar="ARCH/MODE/FRAMES", help="a shipped model (tensorframes_core/checkpoints)")
+    which.add_argument("--pretrained", metavar="ARCH/MODE/FRAMES",
+                       help="a shipped model (tensorframes_core/checkpoints)")
     which.add_argument("--arch", choices=["pca", "jet"], help="a classical baseline: PCA or jet fitting (no training)")
     e.add_argument("--k", type=_ints, default=None,
                    help="neighbourhood sizes of pca/jet; the best is reported (default pca 16; with --data meshes "
@@ -204,7 +205,8 @@ def _eval_meshes(args: argparse.Namespace) -> int:
             for label, model in _models(args).items()}
     score = {label: sum(r["rms"] for r in run.values()) / len(run) for label, run in runs.items()}
     best = min(score, key=score.get)
-    rows = [{"rotation": kind, "noise": level, "density": density, **r} for (kind, level, density), r in runs[best].items()]
+    rows = [{"rotation": kind, "noise": level, "density": density, **r}
+            for (kind, level, density), r in runs[best].items()]
     report = {"model": best, "n_points": args.n_points, "root": str(args.root), "results": rows}
     if len(runs) > 1:
         report["candidates"] = {label: {"mean_rms": s} for label, s in score.items()}

@@ -49,7 +49,8 @@ def _npm_mesh(path: Path):
     for key in ("positions", "cells"):
         start = text.index(key + "=") + len(key) + 1
         arrays[key], _ = decoder.raw_decode(text[start:])
-    faces = [tri for cell in arrays["cells"] for tri in ([cell[0], cell[i], cell[i + 1]] for i in range(1, len(cell) - 1))]
+    fans = ([cell[0], cell[i], cell[i + 1]] for cell in arrays["cells"] for i in range(1, len(cell) - 1))
+    faces = list(fans)  # polygons as triangle fans
     return np.asarray(arrays["positions"], float), np.asarray(faces, np.int64)
 
 

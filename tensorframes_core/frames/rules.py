@@ -81,7 +81,8 @@ def cloud_context(pos: Tensor, batch: Optional[Tensor] = None) -> CloudContext:
     batch = torch.zeros(n, dtype=torch.long, device=pos.device) if batch is None else batch.long()
     graphs = int(batch.max()) + 1 if n else 0
     count = torch.zeros(graphs, dtype=x.dtype, device=x.device).index_add_(0, batch, torch.ones_like(x[:, 0]))
-    centre = torch.zeros(graphs, d, dtype=x.dtype, device=x.device).index_add_(0, batch, x) / count.clamp_min(1)[:, None]
+    centre = torch.zeros(graphs, d, dtype=x.dtype, device=x.device).index_add_(0, batch, x)
+    centre = centre / count.clamp_min(1)[:, None]
     z = x - centre[batch]
     scale = (torch.zeros_like(count).index_add_(0, batch, z.square().sum(-1)) / count.clamp_min(1)).sqrt()
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))

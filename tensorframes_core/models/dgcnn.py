@@ -38,7 +38,8 @@ class FrameEdgeConv(TFMessagePassing):
         dim = as_reps(in_reps).dim
         self.phi = mlp([2 * dim + 3, out_dim, out_dim])
 
-    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, frames, edge_weight: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, frames,
+                edge_weight: Optional[Tensor] = None) -> Tensor:
         if edge_weight is None:
             edge_weight = torch.ones(edge_index.shape[1], dtype=x.dtype, device=x.device)
         return self.propagate(edge_index, frames=frames, x=x, pos=pos, edge_weight=edge_weight)
@@ -92,7 +93,8 @@ class DGCNN(NormalModel):
 
     Every graph is smooth (:func:`knn_in_pool`): edge weights vanish at the k-NN cut-off, so the
     dynamic graph never makes a discrete choice that rounding could flip. The feature-space search runs
-    over each point's ``knn_pool`` spatially nearest points (a local dynamic graph, linear cost); ``knn_pool=0`` searches the whole cloud as the original DGCNN does
+    over each point's ``knn_pool`` spatially nearest points (a local dynamic graph, linear cost);
+    ``knn_pool=0`` searches the whole cloud as the original DGCNN does
     (quadratic cost: seconds at 10,000 points on a CPU).
     Size kwargs: ``layers`` (3), ``k`` (16), ``knn_pool`` (32) plus the common ones of :class:`NormalModel`.
     """
