@@ -1,6 +1,6 @@
 """Equivariance on geometry that is hard for frames: boxes, cylinders, CAD-like meshes, gallery shapes.
 
-    OMP_NUM_THREADS=1 python benchmarks/frame_equivariance.py [--dtype float32|float64] [--points 2048]
+    OMP_NUM_THREADS=1 python benchmarks/frame_equivariance.py [--dtype float32|float64] [--points 2048] [--rows 0:13]
 
 For each cloud, each model x mode that uses frames (random init, eval mode) and the bare frames: the
 worst relative error ``||f(g x) - g f(x)|| / ||f(x)||`` over 4 random O(3) elements (2 improper), and
@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--points", type=int, default=2048)
     parser.add_argument("--models", default="all", help="'all', 'frames' (bare frames only) or arch/mode/frames,...")
+    parser.add_argument("--rows", default=":", help="a slice of the clouds, e.g. 0:13 and 13: in two processes")
     args = parser.parse_args()
     dtype = getattr(torch, args.dtype)
     gen = torch.Generator().manual_seed(7)
@@ -116,7 +117,8 @@ def main() -> None:
                     out, aux = model(p, return_aux=True)
                 return out, aux["fallback_mask"]
             fns[f"{arch}/{mode}/{frames}"] = run
-    data = clouds(args.points)
+    start, _, stop = args.rows.partition(":")
+    data = dict(list(clouds(args.points).items())[int(start or 0):int(stop) if stop else None])
     names = list(fns)
     print(f"{args.dtype}, {args.points} points, 4 random O(3) elements (2 improper): error / fallback share")
     worst = {name: (0.0, 0.0) for name in names}
