@@ -87,5 +87,8 @@ with tab_export:
     if scene_ is not None:
         with step("preparing the downloads"):
             sections.export_tab(results, scene_)
+    if cloud is not None:
+        with step("normals for the whole file"):
+            sections.whole_file_section(cloud)
 
 st.markdown(f"<div id='tfe-ready' data-run='{st.session_state['_tfe_run']}'></div>", unsafe_allow_html=True)

@@ -13,6 +13,7 @@ from app.scene import Scene
 from app.settings import ARCH_LABELS, MODE_LABELS, Settings
 from app.tour import BY_KEY, LESSONS
 from app.training import TrainJob
+from app.whole_file import WholeFileJob
 
 JOB = "_tfe_job"
 TRAINED = controls.TRAINED
@@ -131,6 +132,42 @@ def trained_model(label: str) -> tuple[LoadedModel, TrainJob]:
     job: TrainJob = st.session_state[TRAINED][label]
     sid = st.session_state.setdefault("_tfe_sid", uuid.uuid4().hex)
     return LoadedModel(job.model, f"trained/{sid}/{label}", "trained here"), job
+
+
+# ----------------------------------------------------------------------------- whole file
+WHOLE = "_tfe_whole_file"
+
+
+def whole_file_section(cloud: Cloud) -> None:
+    """For an upload larger than the display cap: normals for every point of the file, computed in the
+    background (the page stays live) and offered as a binary PLY."""
+    upload = st.session_state.get("upload")
+    if upload is None or not any("subsampl" in notice for notice in cloud.notices):
+        return
+    st.subheader("Normals for the whole file")
+    job: WholeFileJob | None = st.session_state.get(WHOLE)
+    if job is not None and job.filename != upload.name:
+        job = None
+    if job is None:
+        st.caption(f"The views show a sample of {upload.name}; this computes jet-fitting normals for every point "
+                   "of the file (in input order) in the background.")
+        if st.button("Compute normals for every point", key="tfe-whole"):
+            st.session_state[WHOLE] = WholeFileJob(upload.getvalue(), upload.name).start()
+            st.rerun()
+        return
+    st.fragment(_whole_file_progress, run_every=1.0 if job.running else None)()
+
+
+def _whole_file_progress() -> None:
+    job: WholeFileJob = st.session_state[WHOLE]
+    if job.status == "failed":
+        st.error(f"Could not compute the normals: {job.message}")
+        return
+    if job.status != "done":
+        st.progress(job.progress, text=f"{job.filename}: {job.status}…")
+        return
+    st.download_button(f"Normals for all {job.n_points:,} points (PLY)", job.result,
+                       f"{job.filename.rsplit('.', 1)[0]}_normals.ply", "application/octet-stream", key="dl-whole")
 
 
 # ----------------------------------------------------------------------------- export

@@ -178,3 +178,28 @@ def test_symmetric_sheet_fails_and_the_verdict_blames_the_frames(app_test):
     at.select_slider(key="noise").set_value(0.006).run()
     ok(at)
     assert verdict(at).count("Equivariant.") == 1, verdict(at)
+
+
+def test_whole_file_normals_for_a_subsampled_upload(app_test):
+    """An upload above the display cap: every point of the file gets a normal, in the background."""
+    from app.sections import WHOLE
+    from tensorframes_core.data import load_point_cloud
+
+    pts = np.random.default_rng(3).normal(size=(3000, 3))
+    pts /= np.linalg.norm(pts, axis=1, keepdims=True)
+    at = app_test(source="upload")
+    at.file_uploader(key="upload").set_value(("ball.xyz", "\n".join(" ".join(map(str, p)) for p in pts).encode(),
+                                              "text/plain")).run()
+    ok(at)
+    button(at, "Compute normals for every point").click().run()
+    ok(at)
+    job = at.session_state[WHOLE]
+    job.thread.join(timeout=120)
+    assert job.status == "done", job.message
+    at.run()
+    ok(at)
+    download = next(b for b in at.get("download_button") if "for all 3,000 points" in b.proto.label)
+    assert download is not None
+    back = load_point_cloud(job.result, filename="out.ply")
+    assert len(back) == 3000 and np.allclose(back.pos.numpy(), pts, atol=1e-6)  # every point, in input order
+    assert (np.abs((back.normals.numpy() * pts).sum(1)) > 0.99).mean() > 0.99
