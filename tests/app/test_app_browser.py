@@ -190,3 +190,40 @@ def test_explorer_in_chromium(server):
             assert not _verdict(page).startswith("Not equivariant"), _verdict(page)
         finally:
             browser.close()
+
+
+def _pick(page, container, label: str, option: str) -> None:
+    """Choose ``option`` in the Streamlit selectbox labelled ``label`` inside ``container``."""
+    container.locator("[data-testid='stSelectbox']").filter(has_text=label).first.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+
+
+def test_use_a_model_trained_in_the_page(server):
+    """Train in the page, click "Use this model now": the sidebar and the shareable URL follow the trained
+    model (the button lives in a fragment, so only a whole-app rerun can update the sidebar)."""
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(f"{server}/?n_points=300")
+            page.wait_for_selector("#tfe-ready", state="attached", timeout=START_TIMEOUT_MS)
+            page.get_by_role("tab", name="Train a model").click()
+            form = page.locator("[data-testid='stForm']").first
+            _pick(page, form, "Architecture", "DGCNN")
+            _pick(page, form, "Mode", "scalar frames")
+            for name in ("Steps", "Points per shape"):
+                slider = form.get_by_role("slider", name=name)
+                slider.focus()
+                page.keyboard.press("Home")  # the fewest steps and points: a few seconds of training
+            form.get_by_role("button", name="Start training").click()
+            use = page.get_by_role("button", name="Use this model now")
+            use.wait_for(timeout=240_000)
+            before = _run_id(page)
+            use.click()
+            _wait_next_run(page, before)
+            page.wait_for_function("() => location.search.includes('arch=dgcnn')", timeout=RUN_TIMEOUT_MS)
+            assert "mode=scalar_frames" in page.url, page.url
+            assert "trained in this session" in page.inner_text("body")  # the model caption: the trained one
+            _no_exception(page)
+        finally:
+            browser.close()
