@@ -94,7 +94,7 @@ def test_frames_modes_are_equivariant_on_a_box(arch, mode, frames):
     pos = box_cloud(256, seed=int(torch.randint(0, 1000, ())))
     _, aux = model(Data(pos=pos), return_aux=True)
     assert int(aux["fallback_mask"].sum()) == 0
-    assert_equivariant(_fn(model), pos, trials=4, atol=1e-8)
+    assert_equivariant(_fn(model), pos, trials=4, atol=1e-9)  # the float64 target
 
 
 @pytest.mark.parametrize("arch", ARCHS4)
