@@ -106,7 +106,9 @@ def _gram_schmidt_o3(v1: Tensor, v2: Tensor, v3: Tensor, local, ctx) -> Frames:
     _, flip = tolerances(margins.clamp_min(tol))
     near, _ = roundoff_factors(local, ctx, v1.dtype)
     sign_ok = torch.stack([torch.ones_like(side, dtype=torch.bool)] * 2 + [side.abs() > flip[:, 2] * near], 1)
-    return settle_frames(axes, split_ok, margins, sign_ok, local, ctx)
+    # a learned axis has rounding error eps / n (its margin): local moments decide a sign only above the
+    # direction tolerance, else the non-local rules do (a near-threshold local moment was the last flip)
+    return settle_frames(axes, split_ok, margins, sign_ok, local, ctx, local_floor=tol)
 
 
 def _any_orthogonal(e: Tensor) -> Tensor:

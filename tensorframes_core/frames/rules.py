@@ -183,7 +183,7 @@ def _fill_cluster(basis: Tensor, vectors: List[Optional[Tensor]], tol: float) ->
 
 
 def settle_frames(axes: Tensor, split_ok: Tensor, margins: Tensor, sign_ok: Tensor, local: Optional[Local],
-                  ctx: CloudContext, extra_fallback: Optional[Tensor] = None) -> Frames:
+                  ctx: CloudContext, extra_fallback: Optional[Tensor] = None, local_floor: float = 0.0) -> Frames:
     """Decide every axis by the rules in the module table; ``Frames.rules`` records the deciding rule.
 
     ``axes: (N, d, d)`` orthonormal rows proposed by a construction, signed where ``sign_ok: (N, d)``;
@@ -191,7 +191,9 @@ def settle_frames(axes: Tensor, split_ok: Tensor, margins: Tensor, sign_ok: Tens
     ``a | a + 1`` above ``direction_tol``); ``margins: (N, d)``: the construction's relative margin of
     each axis; ``rel: (N, k, d)`` neighbour offsets (``None``: only the non-local rules); ``ctx`` from
     :func:`cloud_context`; ``extra_fallback: (N,)`` points the construction knows are not equivariant
-    (distance ties in the neighbour search).
+    (distance ties in the neighbour search); ``local_floor``: the least relative value for which a local
+    moment (rules 1, 2) may decide a sign, for constructions whose axes carry more rounding error than
+    the flip bound assumes (learned frames: ``direction_tol``).
     """
     n, d, _ = axes.shape
     device = axes.device
@@ -226,7 +228,8 @@ def settle_frames(axes: Tensor, split_ok: Tensor, margins: Tensor, sign_ok: Tens
         for code, value in enumerate(_sign_values(axes, local, ctx), start=1):
             if value is None:
                 continue
-            take = pending & (value.abs() > flip * (near if code <= 2 else far)[:, None])
+            bound = (flip * near[:, None]).clamp_min(local_floor) if code <= 2 else flip * far[:, None]
+            take = pending & (value.abs() > bound)
             sign = torch.where(take, value.sign(), sign)
             rule = torch.where(take, rule.clamp_min(code), rule)
             quality = torch.where(take, torch.minimum(quality, value.abs()), quality)
