@@ -203,20 +203,32 @@ def _eval_meshes(args: argparse.Namespace) -> int:
     runs = {label: evaluate_meshes(model, args.root, args.n_points, args.noise, args.densities, args.rotations,
                                    args.seed, args.batch_size, args.device)
             for label, model in _models(args).items()}
-    score = {label: sum(r["rms"] for r in run.values()) / len(run) for label, run in runs.items()}
-    best = min(score, key=score.get)
+    best, score = _best(runs)
     rows = [{"rotation": kind, "noise": level, "density": density, **r}
             for (kind, level, density), r in runs[best].items()]
     report = {"model": best, "n_points": args.n_points, "root": str(args.root), "results": rows}
-    if len(runs) > 1:
+    return _emit(args, report, score, f"{best} on the meshes of {args.root}, {args.n_points} points",
+                 format_mesh_table(runs[best]))
+
+
+def _best(runs: Dict[str, Dict[Any, Dict[str, Any]]]):
+    """``(label, {label: mean RMS})``: the candidate with the lowest RMS averaged over its conditions."""
+    score = {label: sum(r["rms"] for r in run.values()) / len(run) for label, run in runs.items()}
+    return min(score, key=score.get), score
+
+
+def _emit(args: argparse.Namespace, report: Dict[str, Any], score: Dict[str, float], heading: str,
+          table: str) -> int:
+    """Print (or write as JSON) an evaluation report; several candidates are listed with their scores."""
+    if len(score) > 1:
         report["candidates"] = {label: {"mean_rms": s} for label, s in score.items()}
     if args.json == "-":
         _write_json(report, "-")
         return 0
-    if len(runs) > 1:
+    if len(score) > 1:
         print("  ".join(f"{label}: mean rms {s:.2f}" for label, s in score.items()))
-    print(f"{best} on the meshes of {args.root}, {args.n_points} points")
-    print(format_mesh_table(runs[best]))
+    print(heading)
+    print(table)
     if args.json:
         _write_json(report, args.json)
     return 0
@@ -312,23 +324,9 @@ def _eval(args: argparse.Namespace, argv: Sequence[str]) -> int:
                             n_points=args.n_points, seed=args.seed, data=data, batch_size=args.batch_size,
                             device=args.device, names=args.shapes)
             for label, model in models.items()}
-    score = {label: sum(m["rms"] for m in r.values()) / len(r) for label, r in runs.items()}
-    best = min(score, key=score.get)
+    best, score = _best(runs)
     report = {"model": best, "config": models[best].config, "results": to_rows(runs[best])}
-    if len(runs) > 1:
-        report["candidates"] = {label: {"mean_rms": s} for label, s in score.items()}
-    if args.json == "-":
-        _write_json(report, "-")
-        return 0
-    if len(runs) > 1:
-        print("  ".join(f"{label}: mean rms {s:.2f}" for label, s in score.items()))
-        print(f"best: {best}")
-    else:
-        print(best)
-    print(format_table(runs[best]))
-    if args.json:
-        _write_json(report, args.json)
-    return 0
+    return _emit(args, report, score, f"best: {best}" if len(runs) > 1 else best, format_table(runs[best]))
 
 
 def _export(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -8,6 +8,7 @@ screenshots to tests/artifacts/.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -198,32 +199,39 @@ def _pick(page, container, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).first.click()
 
 
-def test_use_a_model_trained_in_the_page(server):
-    """Train in the page, click "Use this model now": the sidebar and the shareable URL follow the trained
-    model (the button lives in a fragment, so only a whole-app rerun can update the sidebar)."""
+@contextlib.contextmanager
+def _page(url: str, width: int, height: int):
+    """A fresh chromium page at ``url`` once the app's sentinel is there; the browser closes afterwards."""
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(f"{server}/?n_points=300")
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(url)
             page.wait_for_selector("#tfe-ready", state="attached", timeout=START_TIMEOUT_MS)
-            page.get_by_role("tab", name="Train a model").click()
-            form = page.locator("[data-testid='stForm']").first
-            _pick(page, form, "Architecture", "DGCNN")
-            _pick(page, form, "Mode", "scalar frames")
-            for name in ("Steps", "Points per shape"):
-                slider = form.get_by_role("slider", name=name)
-                slider.focus()
-                page.keyboard.press("Home")  # the fewest steps and points: a few seconds of training
-            form.get_by_role("button", name="Start training").click()
-            use = page.get_by_role("button", name="Use this model now")
-            use.wait_for(timeout=240_000)
-            before = _run_id(page)
-            use.click()
-            _wait_next_run(page, before)
-            page.wait_for_function("() => location.search.includes('arch=dgcnn')", timeout=RUN_TIMEOUT_MS)
-            assert "mode=scalar_frames" in page.url, page.url
-            assert "trained in this session" in page.inner_text("body")  # the model caption: the trained one
-            _no_exception(page)
+            yield page
         finally:
             browser.close()
+
+
+def test_use_a_model_trained_in_the_page(server):
+    """Train in the page, click "Use this model now": the sidebar and the shareable URL follow the trained
+    model (the button lives in a fragment, so only a whole-app rerun can update the sidebar)."""
+    with _page(f"{server}/?n_points=300", 1500, 1000) as page:
+        page.get_by_role("tab", name="Train a model").click()
+        form = page.locator("[data-testid='stForm']").first
+        _pick(page, form, "Architecture", "DGCNN")
+        _pick(page, form, "Mode", "scalar frames")
+        for name in ("Steps", "Points per shape"):
+            slider = form.get_by_role("slider", name=name)
+            slider.focus()
+            page.keyboard.press("Home")  # the fewest steps and points: a few seconds of training
+        form.get_by_role("button", name="Start training").click()
+        use = page.get_by_role("button", name="Use this model now")
+        use.wait_for(timeout=240_000)
+        before = _run_id(page)
+        use.click()
+        _wait_next_run(page, before)
+        page.wait_for_function("() => location.search.includes('arch=dgcnn')", timeout=RUN_TIMEOUT_MS)
+        assert "mode=scalar_frames" in page.url, page.url
+        assert "trained in this session" in page.inner_text("body")  # the model caption: the trained one
+        _no_exception(page)
