@@ -206,6 +206,7 @@ def _page(url: str, width: int, height: int):
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(RUN_TIMEOUT_MS)  # a busy CI machine: clicks may wait for a slow rerun
             page.goto(url)
             page.wait_for_selector("#tfe-ready", state="attached", timeout=START_TIMEOUT_MS)
             yield page
