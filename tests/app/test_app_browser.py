@@ -234,5 +234,5 @@ def test_use_a_model_trained_in_the_page(server):
         _wait_next_run(page, before)
         page.wait_for_function("() => location.search.includes('arch=dgcnn')", timeout=RUN_TIMEOUT_MS)
         assert "mode=scalar_frames" in page.url, page.url
-        assert "trained in this session" in page.inner_text("body")  # the model caption: the trained one
+        page.get_by_text("trained in this session").first.wait_for()  # the model caption: the trained one
         _no_exception(page)
