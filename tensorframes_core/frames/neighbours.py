@@ -10,6 +10,16 @@ from tensorframes_core.graph import knn_table
 Tensor = torch.Tensor
 
 
+def _search(pos: Tensor, k: int, batch: Optional[Tensor], table: Optional[Tuple[Tensor, Tensor]]):
+    """The ``k + 1`` nearest others of every point: the shared ``table`` (checked) or a new search."""
+    if table is None:
+        return knn_table(pos, pos, k + 1, batch, batch, exclude_self=True)
+    if table[0].shape[0] != pos.shape[0] or table[0].shape[1] < k + 1:
+        raise ValueError(f"a shared neighbour table must be (N, >= k + 1) = ({pos.shape[0]}, >= {k + 1}), "
+                         f"got {tuple(table[0].shape)}")
+    return table
+
+
 def neighbour_offsets(pos: Tensor, k: int, batch: Optional[Tensor] = None,
                       table: Optional[Tuple[Tensor, Tensor]] = None) -> Tuple[Tensor, Tensor, Tensor]:
     """Offsets to each point's ``k`` nearest neighbours, nearest first (the point itself excluded).
@@ -29,11 +39,7 @@ def neighbour_offsets(pos: Tensor, k: int, batch: Optional[Tensor] = None,
             [ 0., -2.],
             [ 1.,  0.]]), tensor([True, True, True, True]), tensor([ True, False, False, False]))
     """
-    if table is None:
-        table = knn_table(pos, pos, k + 1, batch, batch, exclude_self=True)
-    elif table[0].shape[0] != pos.shape[0] or table[0].shape[1] < k + 1:
-        raise ValueError(f"a shared neighbour table must be (N, >= k + 1) = ({pos.shape[0]}, >= {k + 1}), "
-                         f"got {tuple(table[0].shape)}")
+    table = _search(pos, k, batch, table)
     index, dist = table[0][:, :k + 1], table[1][:, :k + 1].to(pos.dtype)
     valid = index[:, :k] >= 0
     rel = torch.where(valid[..., None], pos[index[:, :k].clamp_min(0)] - pos[:, None], 0.0)
@@ -67,11 +73,7 @@ def weighted_neighbourhood(pos: Tensor, k: int, batch: Optional[Tensor] = None,
     >>> w[1]  # from (1, 0): (0, 0) at 1 and (-1, 0) at 2, cut-off at sqrt(10)
     tensor([0.9998, 0.9495])
     """
-    if table is None:
-        table = knn_table(pos, pos, k + 1, batch, batch, exclude_self=True)
-    elif table[0].shape[0] != pos.shape[0] or table[0].shape[1] < k + 1:
-        raise ValueError(f"a shared neighbour table must be (N, >= k + 1) = ({pos.shape[0]}, >= {k + 1}), "
-                         f"got {tuple(table[0].shape)}")
+    table = _search(pos, k, batch, table)
     index = table[0][:, :k + 1]
     valid = index >= 0
     rel = torch.where(valid[:, :k, None], pos[index[:, :k].clamp_min(0)] - pos[:, None], 0.0)

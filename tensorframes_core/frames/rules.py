@@ -183,15 +183,14 @@ def _fill_cluster(basis: Tensor, vectors: List[Optional[Tensor]], tol: float) ->
 
 
 def settle_frames(axes: Tensor, split_ok: Tensor, margins: Tensor, sign_ok: Tensor, local: Optional[Local],
-                  ctx: CloudContext, extra_fallback: Optional[Tensor] = None, local_floor: float = 0.0) -> Frames:
+                  ctx: CloudContext, local_floor: float = 0.0) -> Frames:
     """Decide every axis by the rules in the module table; ``Frames.rules`` records the deciding rule.
 
     ``axes: (N, d, d)`` orthonormal rows proposed by a construction, signed where ``sign_ok: (N, d)``;
     ``split_ok: (N, d - 1)``: whether the span of rows ``0..a`` is determined (e.g. eigen-gap
     ``a | a + 1`` above ``direction_tol``); ``margins: (N, d)``: the construction's relative margin of
-    each axis; ``rel: (N, k, d)`` neighbour offsets (``None``: only the non-local rules); ``ctx`` from
-    :func:`cloud_context`; ``extra_fallback: (N,)`` points the construction knows are not equivariant
-    (distance ties in the neighbour search); ``local_floor``: the least relative value for which a local
+    each axis; ``local``: neighbour offsets ``(N, k, d)`` and weights ``(N, k)`` (``None``: only the
+    non-local rules); ``ctx`` from :func:`cloud_context`; ``local_floor``: the least relative value for which a local
     moment (rules 1, 2) may decide a sign, for constructions whose axes carry more rounding error than
     the flip bound assumes (learned frames: ``direction_tol``).
     """
@@ -237,8 +236,6 @@ def settle_frames(axes: Tensor, split_ok: Tensor, margins: Tensor, sign_ok: Tens
             pending &= ~take
         axes = axes * sign[..., None]
     matrices, fallback = repair_axes(axes, direction_ok, sign_ok | ~direction_ok)
-    if extra_fallback is not None:
-        fallback = fallback | extra_fallback
     rule = torch.where(direction_ok & sign_ok, rule, FALLBACK)
     quality = torch.where(fallback, 0.0, quality.amin(dim=1) if d else quality.new_ones(n))
     return Frames(matrices, quality, fallback, rule.to(torch.uint8))
