@@ -60,7 +60,7 @@ def _percent(x: float) -> str:
 
 
 def _input_section() -> None:
-    st.radio("Input", cfg.SOURCES, key="source", horizontal=True,
+    st.radio("Input", cfg.SOURCES, key="source", horizontal=True, on_change=_flagship_for_uploads,
              format_func={"gallery": "Shape gallery", "upload": "Upload a file"}.get)
     gallery = st.session_state.source == "gallery"
     st.selectbox("Shape", shapes.NAMES, key="shape", disabled=not gallery, format_func=lambda n: n.replace("_", " "))
@@ -72,6 +72,15 @@ def _input_section() -> None:
     c1, c2 = st.columns(2)
     c1.select_slider("Noise", cfg.NOISE_CHOICES, key="noise", format_func=_percent, disabled=not gallery)
     c2.number_input("Seed", *cfg.RANGES["seed"], step=1, key="seed")
+
+
+def _flagship_for_uploads() -> None:
+    """Your own file gets the estimator trained on real meshes (``load_pretrained()``'s default)."""
+    if st.session_state.source == "upload":
+        from tensorframes_core.pretrained import FLAGSHIP
+
+        st.session_state.arch, st.session_state.mode, st.session_state.frames = FLAGSHIP
+        st.session_state.weights = "default"
 
 
 def _formats() -> Sequence[str]:

@@ -34,7 +34,7 @@ MODE_LABELS = {
     "tensor_frames": "tensor frames",
 }
 ARCH_LABELS = {"pointnet2": "PointNet++", "dgcnn": "DGCNN", "gcn": "GCN", "transformer": "Transformer",
-               "pca": "PCA (classical)"}
+               "multiscale": "Multi-scale (flagship, real meshes)", "pca": "PCA (classical)"}
 MAX_POINTS = 5000
 
 

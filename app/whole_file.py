@@ -51,7 +51,8 @@ class WholeFileJob:
             self.status = "estimating"
             normals = estimate_normals(cloud.pos, self.method)
             self.status = "writing"
-            self.result = encode_normals(".ply", cloud.pos.numpy(), normals.numpy())
+            colors = None if cloud.colors is None else cloud.colors.numpy()
+            self.result = encode_normals(".ply", cloud.pos.numpy(), normals.numpy(), colors)
             self.status = "done"
         except InputError as exc:
             self.status, self.message = "failed", str(exc)

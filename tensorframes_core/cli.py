@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
     _add_data_args(t, "trainingset_whitenoise.txt")
     t.add_argument("--n-train", type=int, default=512, help="procedural training clouds")
-    t.add_argument("--n-val", type=int, default=28, help="procedural validation clouds")
+    t.add_argument("--n-val", type=int, default=28, help="validation clouds")
+    t.add_argument("--val-root", help="a folder of meshes to validate on (default: procedural clouds)")
     t.add_argument("--noise", type=_floats, default=[0.0], help="training noise levels, e.g. 0,0.006,0.012")
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--lr-schedule", default="cosine", choices=LR_SCHEDULES)
@@ -142,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--noise", type=_floats, default=[0.0, 0.006], help="procedural test noise levels")
     e.add_argument("--n-clouds", type=int, default=28, help="procedural test clouds")
     e.add_argument("--seed", type=int, default=TEST_SEED, help="first test shape seed")
-    _add_data_args(e, "testset_all.txt", DATA_KINDS + ("meshes",))
+    _add_data_args(e, "testset_all.txt")
     e.add_argument("--json", nargs="?", const="-", metavar="PATH", help="JSON to PATH, or to stdout without PATH")
     e.set_defaults(func=_eval)
 
@@ -186,7 +187,7 @@ def _normals(args: argparse.Namespace, argv: Sequence[str]) -> int:
     say(f"read {len(cloud):,} points from {args.input}")
     normals = estimate_normals(cloud.pos, args.method, args.k, args.orient, args.device, progress=not args.quiet)
     say(f"estimated normals ({args.method}, orient {args.orient})")
-    write_normals(args.out, cloud.pos.numpy(), normals.numpy())
+    write_normals(args.out, cloud.pos.numpy(), normals.numpy(), None if cloud.colors is None else cloud.colors.numpy())
     say(f"wrote {args.out}")
     return 0
 
@@ -255,7 +256,7 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     config = TrainConfig(
         arch=args.arch, mode=args.mode, frames=args.frames, size=parse_sizes(args.size), epochs=args.epochs,
         out=args.out or f"runs/{args.arch}_{args.mode}_{args.frames}", resume=args.resume, data=args.data,
-        root=args.root, list_file=args.list_file, n_train=args.n_train, n_val=args.n_val, n_points=args.n_points,
+        root=args.root, val_root=args.val_root, list_file=args.list_file, n_train=args.n_train, n_val=args.n_val, n_points=args.n_points,
         noise=tuple(args.noise), shapes=tuple(args.shapes), batch_size=args.batch_size, lr=args.lr,
         lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, grad_clip=args.grad_clip or None,
         seed=args.seed, device=args.device, amp=not args.no_amp, amp_dtype=args.amp_dtype,
@@ -288,8 +289,9 @@ def _k_grid(args: argparse.Namespace) -> List[int]:
         return args.k
     if args.data != "meshes":
         return [16] if args.arch == "pca" else [24]
-    factor = max(1.0, (args.n_points / 2048) ** 0.5)  # same neighbourhood area: k grows with the density
-    return sorted({max(6, round(k * factor)) for k in (8, 16, 32, 64)})
+    from tensorframes_core.train.mesh_eval import density_k_grid
+
+    return density_k_grid(args.n_points)
 
 
 def _models(args: argparse.Namespace) -> Dict[str, Any]:

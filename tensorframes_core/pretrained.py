@@ -19,6 +19,7 @@ from torch import nn
 from tensorframes_core.train.checkpoint import CheckpointError, load_model, sidecar
 
 CHECKPOINT_DIR = Path(str(resources.files("tensorframes_core") / "checkpoints"))
+FLAGSHIP = ("multiscale", "tensor_frames", "pca")  # the estimator for users' data: load_pretrained()
 
 
 def pretrained_name(arch: str, mode: str, frames: str) -> str:
@@ -48,14 +49,16 @@ def available_pretrained(root: Optional[Union[str, Path]] = None) -> List[Dict[s
 
 
 def load_pretrained(
-    arch: str = "dgcnn",
-    mode: str = "tensor_frames",
-    frames: str = "pca",
+    arch: str = FLAGSHIP[0],
+    mode: str = FLAGSHIP[1],
+    frames: str = FLAGSHIP[2],
     map_location: Optional[Union[str, torch.device]] = None,
     root: Optional[Union[str, Path]] = None,
 ) -> nn.Module:
     """The pretrained ``arch``/``mode``/``frames`` model in eval mode (checked like any checkpoint);
-    :class:`~tensorframes_core.train.checkpoint.CheckpointError` listing what exists if it is missing."""
+    :class:`~tensorframes_core.train.checkpoint.CheckpointError` listing what exists if it is missing.
+    With no arguments: the flagship estimator (:data:`FLAGSHIP`, trained on real meshes), the one to
+    use on your own data; the others are the explorer's classroom models (procedural shapes)."""
     folder = Path(root) if root is not None else CHECKPOINT_DIR
     path = folder / f"{pretrained_name(arch, mode, frames)}.pt"
     if not path.is_file():

@@ -37,3 +37,40 @@ def test_bad_input_or_output_leaves_no_file(scan, tmp_path, capsys):
     assert main(["normals", str(path), "--out", str(tmp_path / "z.ply"), "--orient", "up"]) == 2
     assert main(["normals", str(path), "--out", str(tmp_path / "no" / "w.ply")]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xyz", "scan.xyz"]
+
+
+@pytest.fixture
+def coloured_scan(tmp_path):
+    """A vertex-only PLY with red/green/blue written by trimesh (not by this package)."""
+    import trimesh
+
+    cloud = shapes.make("sphere", 500, seed=1)
+    rgb = np.random.default_rng(0).integers(0, 256, (500, 3), dtype=np.uint8)
+    path = tmp_path / "coloured.ply"
+    trimesh.PointCloud(cloud.pos.numpy(), colors=rgb).export(path)
+    return path, cloud, rgb
+
+
+@pytest.mark.parametrize("ext", WRITE_FORMATS)
+def test_colours_are_kept_in_every_format(coloured_scan, ext, tmp_path):
+    path, cloud, rgb = coloured_scan
+    assert load_point_cloud(path).colors.numpy().tolist() == rgb.tolist()
+    out = tmp_path / f"normals{ext}"
+    assert main(["normals", str(path), "--out", str(out), "--method", "pca", "--quiet"]) == 0
+    back = load_point_cloud(out)
+    torch.testing.assert_close(back.pos, cloud.pos, atol=1e-6, rtol=1e-6)
+    assert back.colors is not None and back.colors.numpy().tolist() == rgb.tolist()
+
+
+def test_pcd_rgb_packed_as_pcl_does(tmp_path):
+    """PCL's ascii PCD with an ``rgb`` field of TYPE U (0x00RRGGBB) and one of TYPE F (the same bits)."""
+    pos = np.random.default_rng(1).random((20, 3))
+    rgb = np.random.default_rng(2).integers(0, 256, (20, 3), dtype=np.uint32)
+    packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    head = "VERSION 0.7\nFIELDS x y z rgb\nSIZE 4 4 4 4\nTYPE F F F {}\nCOUNT 1 1 1 1\nWIDTH 20\nHEIGHT 1\nPOINTS 20\n"
+    text = "".join(f"{x} {y} {z} {c}\n" for (x, y, z), c in zip(pos, packed))
+    (tmp_path / "u.pcd").write_text(head.format("U") + "DATA ascii\n" + text)
+    assert load_point_cloud(tmp_path / "u.pcd").colors.numpy().tolist() == rgb.tolist()
+    body = np.hstack([pos.astype("<f4"), packed.astype("<u4").view("<f4")[:, None]]).tobytes()
+    (tmp_path / "f.pcd").write_bytes((head.format("F") + "DATA binary\n").encode() + body)
+    assert load_point_cloud(tmp_path / "f.pcd").colors.numpy().tolist() == rgb.tolist()

@@ -18,9 +18,10 @@ class InputError(ValueError):
 
 @dataclass
 class PointCloud:
-    """Points with optional unit normals.
+    """Points with optional unit normals and colours.
 
-    pos: (N, 3) float32; normals: (N, 3) float32 unit vectors or None; name: a label.
+    pos: (N, 3) float32; normals: (N, 3) float32 unit vectors or None; name: a label;
+    colors: (N, 3) uint8 RGB or None (kept from the file, written back by ``data.writers``).
 
     >>> cloud = PointCloud(torch.zeros(10, 3), None, "ten")
     >>> len(cloud), cloud.to_data()
@@ -30,6 +31,7 @@ class PointCloud:
     pos: torch.Tensor
     normals: torch.Tensor | None = None
     name: str = ""
+    colors: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.pos.shape[0])
@@ -56,7 +58,8 @@ class PointCloud:
         rng = np.random.default_rng(seed)
         idx = torch.from_numpy(np.sort(rng.choice(len(self), size=n, replace=False)))
         normals = None if self.normals is None else self.normals[idx]
-        return PointCloud(self.pos[idx], normals, self.name)
+        colors = None if self.colors is None else self.colors[idx]
+        return PointCloud(self.pos[idx], normals, self.name, colors)
 
 
 def _as_array(values, what: str) -> np.ndarray:
@@ -80,10 +83,12 @@ def validate_cloud(
     n_points: int | None = None,
     name: str = "",
     seed: int = 0,
+    colors=None,
 ) -> PointCloud:
-    """Check raw points (and normals) and return a float32 :class:`PointCloud`.
+    """Check raw points (and normals, colours) and return a float32 :class:`PointCloud`.
 
-    pos: (N, 3) array-like; normals: (N, 3) array-like or None.
+    pos: (N, 3) array-like; normals: (N, 3) array-like or None; colors: (N, 3) RGB array-like or None
+    (0..255, or 0..1 floats; kept as uint8).
     Raises :class:`InputError` for: a shape other than (N, 3), NaN/Inf, coordinates beyond
     ``MAX_COORDINATE`` (1e19: float32 squares would overflow; float64 values past float32's range
     would even become inf in the cast), fewer than
@@ -117,6 +122,7 @@ def validate_cloud(
         raise InputError(f"got {len(nrm)} normals for {n} points; need one normal per point")
     if nrm is not None and not np.isfinite(nrm).all():
         raise InputError("some normals are NaN or infinite")
+    rgb = None if colors is None else _colors(colors, n)
     cap = max_points if n_points is None else min(n_points, max_points)
     if n > cap:
         if n_points is None:
@@ -127,6 +133,7 @@ def validate_cloud(
         idx = np.sort(np.random.default_rng(seed).choice(n, size=cap, replace=False))
         p = p[idx]
         nrm = None if nrm is None else nrm[idx]
+        rgb = None if rgb is None else rgb[idx]
     p32 = p.astype(np.float32)
     if (p32.max(axis=0) == p32.min(axis=0)).all():
         raise InputError(f"all {len(p32)} points are identical (the cloud has zero extent)")
@@ -140,4 +147,14 @@ def validate_cloud(
             nrm = None
         else:
             nrm = torch.from_numpy((nrm / length).astype(np.float32))
-    return PointCloud(torch.from_numpy(p32), nrm, name)
+    return PointCloud(torch.from_numpy(p32), nrm, name, None if rgb is None else torch.from_numpy(rgb))
+
+
+def _colors(values, n: int) -> np.ndarray:
+    """``(n, 3)`` uint8 from RGB values in 0..255 (or 0..1 floats); ``InputError`` if unusable."""
+    arr = _as_array(values, "colours")
+    if len(arr) != n or not np.isfinite(arr).all():
+        raise InputError(f"got {len(arr)} colours for {n} points, or non-finite ones; need one RGB per point")
+    if arr.size and arr.max() <= 1.0 and not np.equal(np.mod(arr, 1), 0).all():
+        arr = arr * 255.0  # floats in [0, 1]
+    return np.clip(np.rint(arr), 0, 255).astype(np.uint8)

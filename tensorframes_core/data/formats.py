@@ -25,6 +25,7 @@ FORMATS = MESH_FORMATS + TEXT_FORMATS + (".npy", ".npz", ".pcd")
 
 _POS_NAMES = (("x",), ("y",), ("z",))
 _NORMAL_NAMES = (("nx", "normal_x", "n_x"), ("ny", "normal_y", "n_y"), ("nz", "normal_z", "n_z"))
+_COLOR_NAMES = (("red", "r"), ("green", "g"), ("blue", "b"))
 
 
 def load_point_cloud(
@@ -40,13 +41,17 @@ def load_point_cloud(
     The extension of ``filename`` (default: the path's or stream's name) picks the format:
     meshes (.ply .obj .stl .off .glb) are sampled uniformly by area, ``n_points`` points
     (default 10,000, seeded), with face normals; a mesh file without faces gives its vertices
-    (a PLY keeps its nx/ny/nz). Point formats: .xyz .txt .pts .csv (``x y z [nx ny nz]``
-    rows, whitespace, commas or semicolons, ``#`` comments, one optional header line), .npy/.npz
-    ((N, 3) or (N, 6); npz keys pos|points|xyz and normals|normal) and .pcd (ascii or binary).
+    (a PLY keeps its nx/ny/nz and red/green/blue). Point formats: .xyz .txt .pts .csv (``x y z
+    [nx ny nz] [r g b]`` rows, also ``x y z r g b [nx ny nz]`` and ``x y z intensity r g b`` when those
+    columns are integers in 0..255; whitespace, commas or semicolons, ``#`` comments, one optional
+    header line, which may name the columns: x, nx/normal_x, red/r...), .npy/.npz ((N, 3) or (N, 6);
+    npz keys pos|points|xyz, normals|normal and colors|colours|rgb) and .pcd (ascii or binary;
+    normal_x.., rgb/rgba packed or r g b fields).
     For point formats ``n_points`` caps the size: larger clouds are subsampled with a warning.
     ``max_points`` and ``max_bytes`` are the limits (raise them for whole scans, as
     ``tensorframes normals`` does).
-    Returns a :class:`PointCloud` (float32, unit normals or None); raises :class:`InputError`.
+    Returns a :class:`PointCloud` (float32, unit normals or None, uint8 colours or None); raises
+    :class:`InputError`.
 
     >>> cloud = load_point_cloud(b"# x y z\\n" + b"0 0 0\\n1 2 3\\n" * 4, filename="a.xyz")
     >>> len(cloud), cloud.normals is None, cloud.name
@@ -64,11 +69,11 @@ def load_point_cloud(
         raise InputError(f"n_points must be between {MIN_POINTS} and {max_points}; got {n_points}")
     try:
         if ext in MESH_FORMATS:
-            pos, normals = _load_mesh(data, ext, n_points, seed)
+            pos, normals, colors = _load_mesh(data, ext, n_points, seed)
         else:
-            pos, normals = _PARSERS[ext](data)
+            pos, normals, colors = _PARSERS[ext](data)
         return validate_cloud(pos, normals, max_points=max_points, n_points=n_points, name=Path(filename).stem,
-                              seed=seed)
+                              seed=seed, colors=colors)
     except InputError as exc:
         raise InputError(f"{filename}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - any parser failure on foreign bytes is bad input
@@ -113,22 +118,48 @@ def _read_source(source, filename: str | None, max_bytes: int = MAX_BYTES) -> tu
 
 
 def _split_columns(table: np.ndarray, names: list[str] | None = None):
-    """(N, 3) positions and (N, 3) normals or None from a table of 3 or 6 columns (or named ones)."""
+    """(N, 3) positions, (N, 3) normals or None and (N, 3) colours or None from a table of 3 or 6
+    columns (or named ones)."""
     if table.ndim != 2:
         raise InputError(f"expected a table of points (N, 3) or (N, 6); got shape {table.shape}")
     if names is not None and len(names) == table.shape[1]:
-        pos_idx = _column_indices(names, _POS_NAMES)
-        if pos_idx is not None:
-            n_idx = _column_indices(names, _NORMAL_NAMES)
-            return table[:, pos_idx], None if n_idx is None else table[:, n_idx]
-    if table.shape[1] == 3:
-        return table, None
-    if table.shape[1] == 6:
-        return table[:, :3], table[:, 3:]
+        found = _named_columns(names, lambda i: table[:, i])
+        if found is not None:
+            return found
+    cols = table.shape[1]
+    if cols == 3:
+        return table, None, None
+    if cols == 6:
+        rgb = _looks_like_colours(table[:, 3:])
+        return table[:, :3], None if rgb else table[:, 3:], table[:, 3:] if rgb else None
+    if cols == 7 and _looks_like_colours(table[:, 4:]):  # .pts: x y z intensity r g b
+        return table[:, :3], None, table[:, 4:]
+    if cols == 9:
+        if _looks_like_colours(table[:, 3:6]):
+            return table[:, :3], table[:, 6:], table[:, 3:6]
+        return table[:, :3], table[:, 3:6], table[:, 6:]
     raise InputError(
-        "expected 3 values per point (x y z) or 6 (x y z nx ny nz); "
-        f"got {table.shape[1]} (data of shape {table.shape})"
+        "expected 3 values per point (x y z), 6 (x y z nx ny nz, or x y z r g b), 7 (x y z intensity r g b) "
+        f"or 9 (x y z nx ny nz r g b); got {cols} (data of shape {table.shape})"
     )
+
+
+def _looks_like_colours(block: np.ndarray) -> bool:
+    """Integer values in 0..255 with some above 1: RGB, not a unit normal."""
+    return bool(len(block)) and bool(np.all(block == np.round(block))) and 1 < block.max() <= 255 and block.min() >= 0
+
+
+def _named_columns(names: list[str], column):
+    """``(pos, normals or None, colours or None)`` from named columns (``column(i)`` gives column ``i``),
+    or None when x y z are not among ``names``."""
+    pos_idx = _column_indices(names, _POS_NAMES)
+    if pos_idx is None:
+        return None
+    n_idx, c_idx = _column_indices(names, _NORMAL_NAMES), _column_indices(names, _COLOR_NAMES)
+
+    def stack(idx):
+        return None if idx is None else np.stack([np.ravel(column(i)) for i in idx], axis=1)
+    return stack(pos_idx), stack(n_idx), stack(c_idx)
 
 
 def _column_indices(names: list[str], wanted) -> list[int] | None:
@@ -225,9 +256,11 @@ def _parse_npz(data: bytes):
             raise InputError(
                 f"no positions: expected an array named pos, points or xyz; found {sorted(members)}"
             )
-        pos, normals = _split_columns(array(pos_key))
+        pos, normals, _ = _split_columns(array(pos_key))
         normal_key = next((k for k in ("normals", "normal") if k in members), None)
-        return pos, normals if normal_key is None else array(normal_key)
+        color_key = next((k for k in ("colors", "colours", "rgb") if k in members), None)
+        return (pos, normals if normal_key is None else array(normal_key),
+                None if color_key is None else array(color_key))
 
 
 # ---------------------------------------------------------------------------- PCD
@@ -296,13 +329,16 @@ def _parse_pcd(data: bytes):
         )
     else:
         raise InputError(f"unknown PCD DATA mode {mode!r}; expected ascii or binary")
+    packed = next((f for f in ("rgb", "rgba") if f in columns), None)
+    if packed is not None:  # PCL packs 0x00RRGGBB into the bits of one float32 (or uint32)
+        bits = np.asarray(columns.pop(packed), dtype=np.float32 if types[fields.index(packed)] == "F" else np.uint32)
+        bits = bits.view(np.uint32) if bits.dtype == np.float32 else bits
+        columns.update(red=(bits >> 16) & 255, green=(bits >> 8) & 255, blue=bits & 255)
     names = list(columns)
-    pos_idx = _column_indices(names, _POS_NAMES)
-    if pos_idx is None:
+    found = _named_columns(names, lambda i: np.asarray(columns[names[i]], dtype=np.float64))
+    if found is None:
         raise InputError(f"PCD has no x y z fields; fields are {' '.join(fields)}")
-    table = np.stack([np.asarray(columns[f], dtype=np.float64) for f in names], axis=1)
-    n_idx = _column_indices(names, _NORMAL_NAMES)
-    return table[:, pos_idx], None if n_idx is None else table[:, n_idx]
+    return found
 
 
 # ---------------------------------------------------------------------------- meshes
@@ -361,10 +397,9 @@ def _load_mesh(data: bytes, ext: str, n_points: int | None, seed: int):
     if len(faces) == 0:
         raw = geom.metadata.get("_ply_raw", {}).get("vertex", {}).get("data", {})
         names = list(raw.dtype.names or ()) if isinstance(raw, np.ndarray) else list(raw)
-        idx = _column_indices(names, _NORMAL_NAMES)
-        normals = None if idx is None else np.stack([np.ravel(raw[names[i]]) for i in idx], axis=1)
-        return vertices, normals
-    return sample_mesh(vertices, faces, n_points or DEFAULT_MESH_POINTS, seed)
+        found = _named_columns(names, lambda i: raw[names[i]])
+        return (vertices, None, None) if found is None else (vertices, *found[1:])
+    return (*sample_mesh(vertices, faces, n_points or DEFAULT_MESH_POINTS, seed), None)
 
 
 def sample_mesh(vertices: np.ndarray, faces: np.ndarray, n: int, seed: int = 0):

@@ -8,14 +8,14 @@ import torch
 from tensorframes_core.frames.base import Frames
 from tensorframes_core.frames.eigen import symmetric_eig
 from tensorframes_core.frames.neighbours import weighted_neighbourhood
-from tensorframes_core.frames.rules import cloud_context, direction_tol, settle_frames
+from tensorframes_core.frames.rules import CloudContext, cloud_context, direction_tol, settle_frames
 
 Tensor = torch.Tensor
 
 
 @torch.no_grad()
 def pca_frames(pos: Tensor, k: int = 16, batch: Optional[Tensor] = None,
-               table: Optional[Tuple[Tensor, Tensor]] = None) -> Frames:
+               table: Optional[Tuple[Tensor, Tensor]] = None, context: Optional[CloudContext] = None) -> Frames:
     """Frames from the weighted scatter ``C_i = sum_j w_ij (x_j - x_i)(x_j - x_i)^T`` of each point's
     ``k`` nearest neighbours (the point itself not counted; smaller clouds use what they have), with
     weights that vanish smoothly at the (k+1)-th neighbour (``neighbours.weighted_neighbourhood``), so
@@ -30,7 +30,9 @@ def pca_frames(pos: Tensor, k: int = 16, batch: Optional[Tensor] = None,
     relative margin used (its rounding error is ~eps / quality). Closed-form eigen-solver for d = 3,
     ``torch.linalg.eigh`` otherwise; no gradient. ``pos: (N, d)``, ``batch: (N,)`` -> ``Frames (N, d, d)``.
     ``table``: a shared ``knn_table(..., exclude_self=True)`` of ``pos`` with ``>= k + 1`` columns (see
-    :func:`weighted_neighbourhood`), so a model that needs the same search does it once.
+    :func:`weighted_neighbourhood`), so a model that needs the same search does it once. ``context``:
+    the non-local rules' :class:`~tensorframes_core.frames.rules.CloudContext` when ``pos`` is a tile of
+    a larger cloud (default: ``cloud_context(pos, batch)``).
 
     >>> pos = torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 2, 0], [0, 0, 3], [1, 1, 1]])
     >>> f = pca_frames(pos, k=4)
@@ -51,5 +53,6 @@ def pca_frames(pos: Tensor, k: int = 16, batch: Optional[Tensor] = None,
     split_ok = (gaps > direction_tol(work.dtype)) & (values[:, -1:] > 0)
     axis_gap = torch.minimum(torch.cat([gaps[:, :1], gaps], 1), torch.cat([gaps, gaps[:, -1:]], 1))  # (N, d)
     no_sign = torch.zeros_like(axis_gap, dtype=torch.bool)
-    frames = settle_frames(axes, split_ok, axis_gap, no_sign, (rel, weight), cloud_context(work, batch))
+    frames = settle_frames(axes, split_ok, axis_gap, no_sign, (rel, weight),
+                           cloud_context(work, batch) if context is None else context)
     return Frames(frames.matrices.to(pos.dtype), frames.quality.to(pos.dtype), frames.fallback_mask, frames.rules)

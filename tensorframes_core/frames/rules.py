@@ -72,6 +72,13 @@ class CloudContext(NamedTuple):
     magnitude: Tensor
     radius: Tensor
 
+    def take(self, index: Tensor) -> "CloudContext":
+        """The context of the points ``index: (M,)`` of ONE cloud, as one cloud of ``M`` points: a tile of
+        a large cloud keeps the whole cloud's centroid and moments (``normals.tiles``)."""
+        owner = next(b for b, idx in enumerate(self.members) if bool(torch.isin(index[:1], idx).all()))
+        return CloudContext(self.offset[index], self.moment2[owner:owner + 1], self.moment3[owner:owner + 1],
+                            [torch.arange(len(index), device=index.device)], self.magnitude[index], self.radius[index])
+
 
 def cloud_context(pos: Tensor, batch: Optional[Tensor] = None) -> CloudContext:
     """Centroid offsets and central moments of each point's cloud, ``pos: (N, d)``, ``batch: (N,)``;

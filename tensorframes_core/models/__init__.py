@@ -2,7 +2,7 @@
 
 >>> from tensorframes_core.models import ARCHS, MODES, FRAMES, build_model
 >>> ARCHS
-('pointnet2', 'dgcnn', 'gcn', 'transformer', 'pca')
+('pointnet2', 'dgcnn', 'gcn', 'transformer', 'multiscale', 'pca')
 """
 from tensorframes_core.models.base import FRAMES, MODES, TASKS, NormalModel
 from tensorframes_core.models.registry import ARCHS, build_model, size_kwargs

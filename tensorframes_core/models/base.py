@@ -29,7 +29,7 @@ since such frames do not rotate with the input.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -43,6 +43,7 @@ from tensorframes_core.frames import (
     random_global_frames,
     three_nn_frames,
 )
+from tensorframes_core.frames.rules import CloudContext
 from tensorframes_core.graph import knn_table
 from tensorframes_core.models.layers import VectorHead
 from tensorframes_core.nn import TFMessagePassing, to_global, to_local
@@ -120,6 +121,19 @@ def unit_vectors(y: Tensor) -> Tensor:
     return torch.where(norm > eps, y / norm.clamp_min(eps), e0)
 
 
+class CloudScope(NamedTuple):
+    """What a tile of a larger cloud takes from the whole, so that its points get exactly the outputs of
+    one pass over the whole cloud (``normals.tiles``). The tile's ``pos`` is then already normalised for
+    the whole cloud. ``table``: the shared neighbour table of the tile's points (``knn_table`` layout,
+    ``shared_k`` columns, indices into the tile, ``-1`` outside it); ``frames``: the whole cloud's
+    :class:`~tensorframes_core.frames.rules.CloudContext` rows of the tile; ``coarse``: for architectures
+    with coarse scales, ``(reference (M, 3), index (N, K) into it, dist (N, K))``."""
+
+    table: Tuple[Tensor, Tensor]
+    frames: CloudContext
+    coarse: Optional[Tuple[Tensor, Tensor, Tensor]] = None
+
+
 class FrameSelector(nn.Module):
     """The node frames for a ``mode`` (see the module table); holds ``LearnedFrames`` when those are used.
 
@@ -134,15 +148,17 @@ class FrameSelector(nn.Module):
         self.uses_frames = mode in ("scalar_frames", "tensor_frames")
         self.learned = LearnedFrames(k=self.k, hidden=hidden) if self.uses_frames and frames == "learned" else None
 
-    def forward(self, pos: Tensor, batch: Tensor, table: Optional[Tuple[Tensor, Tensor]] = None):
-        """``table``: the model's shared neighbour table, used by PCA frames (``>= k + 1`` columns)."""
+    def forward(self, pos: Tensor, batch: Tensor, table: Optional[Tuple[Tensor, Tensor]] = None,
+                context: Optional[CloudContext] = None):
+        """``table``: the model's shared neighbour table, used by PCA frames (``>= k + 1`` columns);
+        ``context``: the whole cloud's context when ``pos`` is a tile of it (PCA frames)."""
         n, kw = pos.shape[0], {"dtype": pos.dtype, "device": pos.device}
         if self.mode == "augment" and self.training:
             return random_global_frames(batch, n=n, **kw)
         if not self.uses_frames:
             return identity_frames(n, **kw)
         if self.kind == "pca":
-            return pca_frames(pos, k=self.k, batch=batch, table=table)
+            return pca_frames(pos, k=self.k, batch=batch, table=table, context=context)
         if self.kind == "learned":
             return self.learned(pos, batch=batch)
         if self.kind == "3nn":
@@ -178,7 +194,7 @@ class NormalModel(nn.Module):
 
     Subclasses build their layers in ``__init__`` (feature reps ``self.in_reps`` in, ``self.hidden``
     out, moving features between frames only if ``self.frame_transform``) and implement
-    ``body(x, pos, batch, frames, num_graphs) -> (h: (N, hidden.dim), edge_index)`` where ``x: (N, 4)``
+    ``body(x, pos, batch, frames, num_graphs) -> (h: (N, hidden.dim), edge_index)`` where ``x: (N, in_reps.dim)``
     are the local input features, ``pos`` the normalised positions, ``frames: (N, 3, 3)`` and
     ``edge_index`` the first message-passing layer's edges in point indices. A subclass whose body
     searches the positions' nearest neighbours sets ``self.shared_k``: the forward pass then makes
@@ -186,10 +202,16 @@ class NormalModel(nn.Module):
     ``body(..., table=)``, instead of two searches.
 
     ``model(data)`` -> normals; ``model(data, return_aux=True)`` -> ``(normals, aux)`` with ``frames``
-    ``(N, 3, 3)``, ``fallback_mask`` ``(N,)``, ``edge_index`` ``(2, E)``, ``sent`` ``(E, 4)`` (sender's
-    input features in the sender's frame), ``received`` ``(E, 4)`` (as the receiver uses them) and
-    ``reps`` (``"1x0n+1x1n"``). ``model.config`` rebuilds the model: ``build_model(**model.config)``.
+    ``(N, 3, 3)``, ``fallback_mask`` ``(N,)``, ``edge_index`` ``(2, E)``, ``sent`` ``(E, in_dim)`` (sender's
+    input features in the sender's frame), ``received`` ``(E, in_dim)`` (as the receiver uses them) and
+    ``reps`` (``str(in_reps)``). ``model.config`` rebuilds the model: ``build_model(**model.config)``.
+
+    Architectures with other inputs set the class attribute ``input_reps`` and override
+    :meth:`global_inputs` (e.g. ``multiscale``: neighbourhood moments instead of positions).
     """
+
+    input_reps: str = INPUT_REPS
+    receptive_hops: Optional[int] = None  # neighbour-table hops that decide a point's output, if bounded
 
     def __init__(
         self,
@@ -206,7 +228,7 @@ class NormalModel(nn.Module):
         check_choice("task", task, TASKS)
         self.frame_selector = FrameSelector(mode, frames, frame_k, frame_hidden)
         self.frame_transform = mode == "tensor_frames"
-        self.in_reps = as_reps(INPUT_REPS)
+        self.in_reps = as_reps(self.input_reps)
         self.hidden = as_reps(hidden)
         self.head = VectorHead(self.hidden.dim)
         self.probe = EdgeProbe(self.in_reps, self.frame_transform)
@@ -216,19 +238,29 @@ class NormalModel(nn.Module):
             "hidden": str(self.hidden), "frame_k": int(frame_k), "frame_hidden": int(frame_hidden), **sizes,
         }
 
+    def global_inputs(self, pos: Tensor, batch: Tensor, table: Optional[Tuple[Tensor, Tensor]],
+                      scope: Optional[CloudScope] = None) -> Tensor:
+        """Per-point input features in the global frame, ``(N, in_reps.dim)``: ``[1, p_i]`` here."""
+        return torch.cat([torch.ones_like(pos[:, :1]), pos], dim=-1)
+
     def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int,
              table: Optional[Tuple[Tensor, Tensor]] = None) -> Tuple[Tensor, Tensor]:
         raise NotImplementedError
 
-    def forward(self, data, return_aux: bool = False):
+    def forward(self, data, return_aux: bool = False, scope: Optional[CloudScope] = None):
+        """``scope``: this cloud is a tile of a larger one (see :class:`CloudScope`; one cloud only)."""
         pos, batch, num_graphs = unpack(data)
         param = next(self.parameters(), None)
         dtype = param.dtype if param is not None and param.is_floating_point() else pos.dtype
-        in_dtype, pos = pos.dtype, normalise_clouds(pos.to(dtype), batch, num_graphs)
-        table = knn_table(pos, pos, self.shared_k, batch, batch, exclude_self=True) if self.shared_k else None
-        frames = self.frame_selector(pos, batch, table)
+        in_dtype = pos.dtype
+        if scope is None:
+            pos = normalise_clouds(pos.to(dtype), batch, num_graphs)
+            table = knn_table(pos, pos, self.shared_k, batch, batch, exclude_self=True) if self.shared_k else None
+        else:
+            pos, table = pos.to(dtype), scope.table
+        frames = self.frame_selector(pos, batch, table, None if scope is None else scope.frames)
         R = as_matrices(frames).to(dtype)
-        x = to_local(torch.cat([torch.ones_like(pos[:, :1]), pos], dim=-1), self.in_reps, R)
+        x = to_local(self.global_inputs(pos, batch, table, scope), self.in_reps, R)
         h, edge_index = self.body(x, pos, batch, R, num_graphs, table=table)
         normals = to_global(unit_vectors(self.head(h)), "1x1n", R).to(in_dtype)
         if not return_aux:

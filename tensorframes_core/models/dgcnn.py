@@ -24,13 +24,14 @@ class FrameEdgeConv(TFMessagePassing):
     r"""EdgeConv with tensorial messages and a smooth k-NN max.
 
     .. math::
-        h_i' = \max_j w_{ij} \big(\phi(h_i,\ \rho(R_i R_j^T) h_j - h_i,\ R_i (x_j - x_i)) + c\big) - c
+        h_i' = \max_j w_{ij} \big(\phi(h_i,\ \rho(R_i R_j^T) h_j - h_i,\ R_i (x_j - x_i) / s_i) + c\big) - c
 
     ``w_ij`` (``edge_weight``, 1 when not given) vanish at the k-NN cut-off (``neighbours.envelope``) and
     ``phi`` ends in SiLU, so with ``c = SILU_FLOOR`` every term is ``>= 0`` and a neighbour entering or
     leaving the k-NN set at the cut-off changes nothing: the dynamic graph is continuous in the input,
     and ties in it (near-identical features on a flat face) are harmless.
-    ``x: (N, in_reps.dim)`` local features, ``pos: (N, 3)``, ``edge_weight: (E,)``; returns ``(N, out_dim)``.
+    ``x: (N, in_reps.dim)`` local features, ``pos: (N, 3)``, ``edge_weight: (E,)``, ``scale: (N,)`` the
+    receivers' length unit ``s_i`` (1 when not given: cloud units); returns ``(N, out_dim)``.
     """
 
     def __init__(self, in_reps, out_dim: int, frame_transform: bool = True) -> None:
@@ -39,13 +40,16 @@ class FrameEdgeConv(TFMessagePassing):
         self.phi = mlp([2 * dim + 3, out_dim, out_dim])
 
     def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, frames,
-                edge_weight: Optional[Tensor] = None) -> Tensor:
+                edge_weight: Optional[Tensor] = None, scale: Optional[Tensor] = None) -> Tensor:
         if edge_weight is None:
             edge_weight = torch.ones(edge_index.shape[1], dtype=x.dtype, device=x.device)
-        return self.propagate(edge_index, frames=frames, x=x, pos=pos, edge_weight=edge_weight)
+        if scale is None:
+            scale = torch.ones(x.shape[0], dtype=x.dtype, device=x.device)
+        return self.propagate(edge_index, frames=frames, x=x, pos=pos, edge_weight=edge_weight, scale=scale[:, None])
 
-    def message(self, x_i: Tensor, x_j: Tensor, edge_vec: Tensor, edge_weight: Tensor) -> Tensor:
-        return edge_weight[:, None] * (self.phi(torch.cat([x_i, x_j - x_i, edge_vec], dim=-1)) + SILU_FLOOR)
+    def message(self, x_i: Tensor, x_j: Tensor, edge_vec: Tensor, edge_weight: Tensor, scale_i: Tensor) -> Tensor:
+        edge = torch.cat([x_i, x_j - x_i, edge_vec / scale_i], dim=-1)
+        return edge_weight[:, None] * (self.phi(edge) + SILU_FLOOR)
 
     def update(self, aggr_out: Tensor) -> Tensor:
         return aggr_out - SILU_FLOOR
@@ -74,13 +78,18 @@ def knn_in_pool(space: Tensor, pool: Tensor, k: int) -> Tuple[Tensor, Tensor]:
 
 def knn_smooth(space: Tensor, k: int, batch: Tensor) -> Tuple[Tensor, Tensor]:
     """:func:`knn_in_pool` over whole clouds (each point its own nearest): ``(edge_index, edge_weight)``."""
-    index, dist = knn_table(space, space, k + 1, batch, batch)
-    cut = torch.where(index[:, k:] >= 0, dist[:, k:], math.inf)
+    return smooth_edges(*knn_table(space, space, k + 1, batch, batch), k)
+
+
+def smooth_edges(index: Tensor, dist: Tensor, k: int) -> Tuple[Tensor, Tensor]:
+    """Edges ``(2, E)`` from a ``knn_table`` ``(index, dist)`` of ``>= k + 1`` columns to each row's first
+    ``k``, weighted by the envelope of the distance over the (k+1)-th's (1 where there is none)."""
+    cut = torch.where(index[:, k:k + 1] >= 0, dist[:, k:k + 1], math.inf)
     weight = torch.where(torch.isfinite(cut), envelope(dist[:, :k] / cut.clamp_min(torch.finfo(dist.dtype).tiny)),
                          torch.ones_like(dist[:, :k]))
     keep = index[:, :k] >= 0
     targets = torch.arange(index.shape[0], device=index.device)[:, None].expand(-1, k)
-    return torch.stack([index[:, :k][keep], targets[keep]]), weight[keep].to(space.dtype)
+    return torch.stack([index[:, :k][keep], targets[keep]]), weight[keep]
 
 
 class DGCNN(NormalModel):

@@ -9,6 +9,7 @@ from torch import nn
 from tensorframes_core.models.base import FRAMES, MODES, TASKS, NormalModel, check_choice
 from tensorframes_core.models.dgcnn import DGCNN
 from tensorframes_core.models.gcn import GCN
+from tensorframes_core.models.multiscale import MultiScale
 from tensorframes_core.models.pca import PCANormals
 from tensorframes_core.models.pointnet2 import PointNet2
 from tensorframes_core.models.transformer import Transformer
@@ -18,6 +19,7 @@ _CLASSES: Dict[str, Type[nn.Module]] = {
     "dgcnn": DGCNN,
     "gcn": GCN,
     "transformer": Transformer,
+    "multiscale": MultiScale,
     "pca": PCANormals,
 }
 ARCHS = tuple(_CLASSES)
@@ -31,9 +33,8 @@ def size_kwargs(arch: str) -> Dict[str, Any]:
     {'k': 16}
     """
     cls = _CLASSES[check_choice("arch", arch, ARCHS)]
-    params = dict(inspect.signature(cls.__init__).parameters)
-    if issubclass(cls, NormalModel):
-        params.update(inspect.signature(NormalModel.__init__).parameters)
+    params = dict(inspect.signature(NormalModel.__init__).parameters) if issubclass(cls, NormalModel) else {}
+    params.update(inspect.signature(cls.__init__).parameters)  # an architecture's own defaults win
     return {name: p.default for name, p in params.items()
             if p.default is not inspect.Parameter.empty and name not in _FIXED and p.kind is p.POSITIONAL_OR_KEYWORD}
 
@@ -51,7 +52,7 @@ def build_model(arch: str, mode: str, frames: str = "pca", task: str = "normals"
     >>> build_model("resnet", "baseline")
     Traceback (most recent call last):
     ...
-    ValueError: unknown arch 'resnet'; valid choices: pointnet2, dgcnn, gcn, transformer, pca
+    ValueError: unknown arch 'resnet'; valid choices: pointnet2, dgcnn, gcn, transformer, multiscale, pca
     """
     check_choice("arch", arch, ARCHS)
     check_choice("mode", mode, MODES)

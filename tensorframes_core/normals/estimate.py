@@ -11,10 +11,12 @@ from tensorframes_core.normals.classical import jet_normals, pca_normals
 from tensorframes_core.normals.orient import orient_normals, parse_orientation
 from tensorframes_core.normals import search
 from tensorframes_core.normals.search import neighbour_chunks, neighbour_index
+from tensorframes_core.normals.tiles import TILE, can_tile, tiled_normals
+from tensorframes_core.pretrained import FLAGSHIP
 
 Tensor = torch.Tensor
 
-DEFAULT_METHOD = "pca"  # until the flagship estimator ships: it beats PCA on real meshes (issue 12)
+DEFAULT_METHOD = "/".join(FLAGSHIP)  # the flagship estimator, trained on real meshes
 DEFAULT_K = {"pca": 16, "jet": 24}
 METHODS = ("default", "pca", "jet", "ARCH/MODE/FRAMES")
 
@@ -29,9 +31,11 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
                      device: Optional[Union[str, torch.device]] = None, progress: bool = False) -> Tensor:
     """Unit normals ``(N, 3)`` of ``pos: (N, 3)`` (any float dtype; returned in it, on ``pos.device``).
 
-    ``method``: ``"pca"`` (plane fit of the ``k`` nearest, default k = 16), ``"jet"`` (quadric fit,
-    k = 24), a shipped model ``"ARCH/MODE/FRAMES"`` (see ``available_pretrained``; run on the whole
-    cloud at once), or ``"default"`` (for now ``pca``; the flagship estimator once it ships).
+    ``method``: ``"default"`` (the flagship estimator, ``pretrained.FLAGSHIP``), ``"pca"`` (plane fit
+    of the ``k`` nearest, default k = 16), ``"jet"`` (quadric fit, k = 24) or a shipped model
+    ``"ARCH/MODE/FRAMES"`` (see ``available_pretrained``). A model with a bounded receptive field runs
+    on the CPU in tiles of ``tiles.TILE`` points with the one-pass result (``normals.tiles``); others,
+    and any model on a GPU, run on the whole cloud at once.
     ``orient``: ``None``/``"none"`` (unoriented), ``"centroid"``, ``"viewpoint:X,Y,Z"`` or
     ``"consistent"`` (see :func:`~tensorframes_core.normals.orient.orient_normals`). ``device``:
     ``"auto"`` (GPU when there is one), ``"cpu"``, ``"cuda"``... One neighbour search serves the
@@ -68,19 +72,21 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
         normals = torch.cat(parts)
         index = torch.cat(kept) if kept else None
     else:
-        normals = _model_normals(work, method)
+        normals = _model_normals(work, method, progress)
     if how == "consistent" and index is None:
         index = neighbour_index(work, k or DEFAULT_K["pca"])
     return orient_normals(work, normals, how, index).to(pos.device, pos.dtype)
 
 
-def _model_normals(pos: Tensor, method: str) -> Tensor:
+def _model_normals(pos: Tensor, method: str, progress: bool) -> Tensor:
     from tensorframes_core.pretrained import load_pretrained
 
     parts = method.split("/")
     if len(parts) != 3:
         raise InputError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
     model = load_pretrained(*parts, map_location=pos.device)
+    if pos.device.type == "cpu" and pos.shape[0] > TILE and can_tile(model):
+        return tiled_normals(model, pos, progress=progress)
     param = next(model.parameters(), None)
     with torch.no_grad():
         return model(pos.to(param.dtype if param is not None else torch.float32))

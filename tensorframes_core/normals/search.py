@@ -32,12 +32,7 @@ def neighbour_chunks(pos: Tensor, k: int, chunk: int = CHUNK) -> Iterator[Tuple[
     for begin in range(0, n, chunk):
         end = min(begin + chunk, n)
         if tree is not None:
-            _, found = tree.query(points[begin:end], take + 1, workers=-1)
-            found = np.asarray(found).reshape(end - begin, take + 1)
-            # drop each point itself (with duplicate points it may not be column 0)
-            own = found == np.arange(begin, end)[:, None]
-            own[~own.any(1), -1] = True  # a point hidden behind k+1 duplicates: drop the farthest instead
-            index = torch.from_numpy(found[~own].reshape(end - begin, take))
+            index = torch.from_numpy(query_others(tree, points, np.arange(begin, end), take)[0])
         else:
             index = knn_table(pos, pos[begin:end], take + 1)[0]
             own = index == torch.arange(begin, end, device=pos.device)[:, None]
@@ -46,6 +41,17 @@ def neighbour_chunks(pos: Tensor, k: int, chunk: int = CHUNK) -> Iterator[Tuple[
         if take < k:
             index = torch.cat([index, index[:, -1:].expand(end - begin, k - take)], 1)
         yield begin, index.to(pos.device)
+
+
+def query_others(tree, points: np.ndarray, ids: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest other points of ``points[ids]`` in a ``cKDTree`` of ``points`` (``k < len(points)``):
+    ``index (m, k)`` int64 and ``dist (m, k)`` float64, nearest first, each point itself left out (with
+    duplicate points it need not be the first found)."""
+    dist, found = tree.query(points[ids], k + 1, workers=-1)
+    found, dist = np.asarray(found).reshape(len(ids), k + 1), np.asarray(dist).reshape(len(ids), k + 1)
+    own = found == ids[:, None]
+    own[~own.any(1), -1] = True  # a point hidden behind k+1 duplicates: drop the farthest instead
+    return found[~own].reshape(len(ids), k).astype(np.int64), dist[~own].reshape(len(ids), k)
 
 
 def neighbour_index(pos: Tensor, k: int) -> Tensor:

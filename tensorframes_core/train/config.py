@@ -19,7 +19,8 @@ AMP_DTYPES = ("bf16", "fp16")
 
 @dataclass
 class TrainConfig:
-    """One training run. Procedural data by default; ``data="modelnet40"|"pcpnet"`` read ``root``.
+    """One training run. Procedural data by default; ``data="modelnet40"|"pcpnet"|"meshes"`` read ``root``;
+    ``val_root``: a folder of meshes to validate on (default: procedural validation clouds).
 
     ``size``: the model's size kwargs (see ``models.size_kwargs``); ``noise``: training noise
     levels (fractions of the bounding-box diagonal) cycled over the clouds; ``shapes``: procedural
@@ -37,6 +38,7 @@ class TrainConfig:
     resume: bool = False
     data: str = "procedural"
     root: Optional[str] = None
+    val_root: Optional[str] = None
     list_file: str = "trainingset_whitenoise.txt"
     n_train: int = 512
     n_val: int = 28

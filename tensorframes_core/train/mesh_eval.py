@@ -15,6 +15,17 @@ from tensorframes_core.train.metrics import METRICS, summarize
 Condition = Tuple[str, float, str]  # (rotation, noise, density)
 
 
+def density_k_grid(n_points: int) -> list[int]:
+    """Neighbourhood sizes for classical baselines that fit the density: 8..128 at 2,048 points, growing
+    as ``sqrt(n_points / 2048)`` (between a fixed count and a fixed area), so the grid brackets the best k.
+
+    >>> density_k_grid(2048), density_k_grid(20000)
+    ([8, 16, 32, 64, 128], [25, 50, 100, 200, 400])
+    """
+    factor = max(1.0, (n_points / 2048) ** 0.5)
+    return sorted({max(6, round(k * factor)) for k in (8, 16, 32, 64, 128)})
+
+
 def mesh_names(paths) -> list[str]:
     """Short unique names: the file stem, with the parent folder where two stems clash."""
     stems = [p.stem for p in paths]

@@ -3,12 +3,14 @@ import pytest
 import torch
 from torch_geometric.data import Batch, Data
 
-ARCH_MODES_FRAMES = [(a, m, f) for a in ("pointnet2", "dgcnn", "gcn", "transformer")
+NETWORKS = ("pointnet2", "dgcnn", "gcn", "transformer", "multiscale")  # every trainable architecture
+ARCH_MODES_FRAMES = [(a, m, f) for a in NETWORKS
                      for m in ("baseline", "augment", "scalar_frames", "tensor_frames")
                      for f in (("pca", "learned") if m in ("scalar_frames", "tensor_frames") else ("pca",))]
 TINY = {"pointnet2": {"hidden": "4x0n+2x1n"}, "dgcnn": {"hidden": "4x0n+2x1n", "layers": 2, "k": 8},
         "gcn": {"hidden": "4x0n+2x1n", "layers": 2, "k": 8},
-        "transformer": {"hidden": "4x0n+2x1n", "layers": 2, "heads": 2, "k": 8}, "pca": {"k": 8}}
+        "transformer": {"hidden": "4x0n+2x1n", "layers": 2, "heads": 2, "k": 8}, "pca": {"k": 8},
+        "multiscale": {"hidden": "4x0n+1x1n+1x2n", "layers": 1, "k": 8, "ref_points": 65}}
 
 
 def surface_cloud(n=64, seed=0, dtype=torch.float64):

@@ -2,14 +2,12 @@
 import pytest
 import torch
 
-from conftest import TINY, two_clouds
+from conftest import NETWORKS, TINY, two_clouds
 from tensorframes_core.models import build_model
 from tensorframes_core.reps import as_reps
 
-ARCHS4 = ("pointnet2", "dgcnn", "gcn", "transformer")
 
-
-@pytest.mark.parametrize("arch", ARCHS4)
+@pytest.mark.parametrize("arch", NETWORKS)
 @pytest.mark.parametrize("mode", ["tensor_frames", "scalar_frames", "baseline"])
 def test_aux_shapes_and_frame_change(arch, mode):
     model = build_model(arch, mode, "pca", **TINY[arch]).double().eval()
@@ -37,7 +35,7 @@ def test_aux_shapes_and_frame_change(arch, mode):
         assert not torch.allclose(aux["received"], aux["sent"])
 
 
-@pytest.mark.parametrize("arch", ARCHS4)
+@pytest.mark.parametrize("arch", NETWORKS)
 def test_augment_random_in_training_baseline_in_eval(arch):
     torch.manual_seed(0)
     augment = build_model(arch, "augment", **TINY[arch])
@@ -57,7 +55,7 @@ def test_augment_random_in_training_baseline_in_eval(arch):
     torch.testing.assert_close(augment(data), baseline(data), atol=0, rtol=0)
 
 
-@pytest.mark.parametrize("arch", ARCHS4)
+@pytest.mark.parametrize("arch", NETWORKS)
 def test_augment_training_is_the_plain_network_on_turned_clouds(arch):
     """Augment skips the frame change (R_i R_j^T = I inside a cloud): in training it must equal the
     baseline network run on each cloud turned by that cloud's random frame, turned back."""

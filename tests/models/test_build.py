@@ -66,7 +66,7 @@ def test_bad_names_raise(kwargs, match):
 def test_choices_are_exported():
     assert set(MODES) == {"baseline", "augment", "scalar_frames", "tensor_frames"}
     assert set(FRAMES) >= {"pca", "learned", "3nn", "random"}
-    assert set(ARCHS) == {"pointnet2", "dgcnn", "gcn", "transformer", "pca"}
+    assert set(ARCHS) == {"pointnet2", "dgcnn", "gcn", "transformer", "multiscale", "pca"}
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -5,9 +5,10 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
+from conftest import NETWORKS
 from tensorframes_core.models import build_model
 
-ARCHS = ("pointnet2", "dgcnn", "gcn", "transformer", "pca")
+ARCHS = NETWORKS + ("pca",)
 MODES = ("baseline", "augment", "scalar_frames", "tensor_frames")
 
 

@@ -3,11 +3,10 @@ import pytest
 import torch
 from torch_geometric.data import Batch, Data
 
-from conftest import TINY, surface_cloud, two_clouds
+from conftest import NETWORKS, TINY, surface_cloud, two_clouds
 from tensorframes_core.equivariance import assert_equivariant, equivariance_error, random_orthogonal
 from tensorframes_core.models import build_model
 
-ARCHS4 = ("pointnet2", "dgcnn", "gcn", "transformer")
 
 
 def _fn(model):
@@ -19,7 +18,7 @@ def _model(arch, mode, frames="pca"):
     return build_model(arch, mode, frames, **TINY[arch]).double().eval()
 
 
-@pytest.mark.parametrize("arch", ARCHS4)
+@pytest.mark.parametrize("arch", NETWORKS)
 @pytest.mark.parametrize("mode", ["tensor_frames", "scalar_frames"])
 @pytest.mark.parametrize("frames", ["pca", "learned"])
 def test_frames_modes_are_equivariant(arch, mode, frames):
@@ -27,7 +26,7 @@ def test_frames_modes_are_equivariant(arch, mode, frames):
     assert_equivariant(_fn(_model(arch, mode, frames)), surface_cloud(64, seed=3), trials=4, generator=gen, atol=1e-8)
 
 
-@pytest.mark.parametrize("arch", ARCHS4)
+@pytest.mark.parametrize("arch", NETWORKS)
 @pytest.mark.parametrize("mode", ["baseline", "augment"])
 def test_baseline_and_augment_at_eval_are_not(arch, mode):
     gen = torch.Generator().manual_seed(1)
@@ -63,7 +62,7 @@ def test_each_cloud_of_a_batch_by_its_own_transform(arch):
     torch.testing.assert_close(out, expected, atol=1e-8, rtol=0)
 
 
-@pytest.mark.parametrize("arch", ARCHS4)
+@pytest.mark.parametrize("arch", NETWORKS)
 @pytest.mark.parametrize("mode", ["baseline", "tensor_frames"])
 def test_translation_and_unit_invariance(arch, mode):
     model = _model(arch, mode)
@@ -85,7 +84,7 @@ def box_cloud(n, dtype=torch.float64, seed=0):
     return pos.to(dtype)
 
 
-@pytest.mark.parametrize("arch", ARCHS4)
+@pytest.mark.parametrize("arch", NETWORKS)
 @pytest.mark.parametrize("mode", ["tensor_frames", "scalar_frames"])
 @pytest.mark.parametrize("frames", ["pca", "learned"])
 def test_frames_modes_are_equivariant_on_a_box(arch, mode, frames):
@@ -97,7 +96,7 @@ def test_frames_modes_are_equivariant_on_a_box(arch, mode, frames):
     assert_equivariant(_fn(model), pos, trials=4, atol=1e-9)  # the float64 target
 
 
-@pytest.mark.parametrize("arch", ARCHS4)
+@pytest.mark.parametrize("arch", NETWORKS)
 @pytest.mark.parametrize("mode", ["tensor_frames", "scalar_frames"])
 @pytest.mark.parametrize("frames", ["pca", "learned"])
 def test_float32_full_size_models_meet_the_target_on_a_box(arch, mode, frames):
