@@ -6,23 +6,28 @@
 """
 __version__ = "0.1.0"
 
-from tensorframes_core.data import InputError, load_point_cloud, shapes
-from tensorframes_core.equivariance import assert_equivariant, equivariance_error, random_orthogonal
-from tensorframes_core.frames import (
-    Frames,
-    LearnedFrames,
-    identity_frames,
-    pca_frames,
-    random_frames,
-    random_global_frames,
-    three_nn_frames,
-)
-from tensorframes_core.graph import fps, knn, knn_graph, radius, radius_graph
-from tensorframes_core.models import build_model
-from tensorframes_core.pretrained import load_pretrained
-from tensorframes_core.nn import TFMessagePassing, frame_change, make_equivariant, to_global, to_local
-from tensorframes_core.normals import EstimateNormals, estimate_normals
-from tensorframes_core.reps import Irreps, TensorReps, as_reps
+from tensorframes_core._lazy import lazy_exports
+
+_EXPORTS = {
+    "InputError": "tensorframes_core.data.cloud:InputError",
+    "load_point_cloud": "tensorframes_core.data.formats:load_point_cloud",
+    "shapes": "tensorframes_core.data.shapes",
+    "assert_equivariant": "tensorframes_core.equivariance:assert_equivariant",
+    "equivariance_error": "tensorframes_core.equivariance:equivariance_error",
+    "random_orthogonal": "tensorframes_core.equivariance:random_orthogonal",
+    **{name: f"tensorframes_core.frames:{name}" for name in (
+        "Frames", "LearnedFrames", "identity_frames", "pca_frames", "random_frames", "random_global_frames",
+        "three_nn_frames")},
+    **{name: f"tensorframes_core.graph:{name}" for name in ("fps", "knn", "knn_graph", "radius", "radius_graph")},
+    "build_model": "tensorframes_core.models:build_model",
+    "load_pretrained": "tensorframes_core.pretrained:load_pretrained",
+    **{name: f"tensorframes_core.nn:{name}" for name in (
+        "TFMessagePassing", "frame_change", "make_equivariant", "to_global", "to_local")},
+    "EstimateNormals": "tensorframes_core.normals.transform:EstimateNormals",
+    "estimate_normals": "tensorframes_core.normals.estimate:estimate_normals",
+    **{name: f"tensorframes_core.reps:{name}" for name in ("Irreps", "TensorReps", "as_reps")},
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "__version__",

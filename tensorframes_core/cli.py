@@ -25,14 +25,10 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from tensorframes_core.data import InputError, ModelNet40Normals, PCPNet, shapes
-from tensorframes_core.models import ARCHS, FRAMES, MODES, build_model
-from tensorframes_core.train.checkpoint import export_checkpoint, load_model
-from tensorframes_core.train.config import LR_SCHEDULES, TrainConfig
-from tensorframes_core.train.data import DATA_KINDS, TEST_SEED
-from tensorframes_core.train.distributed import resolve_device
-from tensorframes_core.train.evaluate import ROTATIONS, evaluate, format_table, to_rows
-from tensorframes_core.train.loop import TrainingError, train
+from tensorframes_core.data.cloud import InputError
+
+# The training and evaluation stack (PyG, the models) is imported inside the commands that use it, so
+# that `tensorframes normals` starts fast.
 
 
 def _floats(text: str) -> List[float]:
@@ -55,6 +51,8 @@ def _names(text: str) -> List[str]:
 
 
 def _families(text: str) -> List[str]:
+    from tensorframes_core.data import shapes
+
     try:
         return list(shapes.families(text))
     except InputError as err:
@@ -86,8 +84,11 @@ def parse_sizes(items: Sequence[str]) -> Dict[str, Any]:
     return sizes
 
 
-def _add_data_args(p: argparse.ArgumentParser, list_file: str, kinds: Sequence[str] = DATA_KINDS) -> None:
-    p.add_argument("--data", default="procedural", choices=kinds, help="procedural shapes or a data set on disk")
+def _add_data_args(p: argparse.ArgumentParser, list_file: str) -> None:
+    from tensorframes_core.data import shapes
+    from tensorframes_core.train.data import DATA_KINDS
+
+    p.add_argument("--data", default="procedural", choices=DATA_KINDS, help="procedural shapes or a data set on disk")
     p.add_argument("--root", help="folder of the ModelNet40 or PCPNet data, or of meshes (with --data)")
     p.add_argument("--list-file", default=list_file, help=f"PCPNet list file (default {list_file})")
     p.add_argument("--n-points", type=int, default=1024, help="points per cloud")
@@ -98,6 +99,11 @@ def _add_data_args(p: argparse.ArgumentParser, list_file: str, kinds: Sequence[s
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tensorframes_core.models import ARCHS, FRAMES, MODES
+    from tensorframes_core.train.config import LR_SCHEDULES
+    from tensorframes_core.train.data import TEST_SEED
+    from tensorframes_core.train.evaluate import ROTATIONS
+
     parser = argparse.ArgumentParser(prog="tensorframes", description="Tensor Frames normal estimation.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -152,7 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--to", help="folder or .pt file (default tensorframes_core/checkpoints/<arch>_<mode>_<frames>.pt)")
     x.set_defaults(func=_export)
 
-    m = sub.add_parser("normals", help="normals for every point of a file, written by the output's extension")
+    _add_normals_args(sub.add_parser("normals", help=NORMALS_HELP))
+
+    sub.add_parser("bench", help="benchmarks (tensorframes bench --help)", add_help=False)
+    return parser
+
+
+NORMALS_HELP = "normals for every point of a file, written by the output's extension"
+
+
+def _add_normals_args(m: argparse.ArgumentParser) -> None:
     m.add_argument("input", help="a point cloud or mesh file (formats of load_point_cloud)")
     m.add_argument("--out", required=True, help="output file: .ply (binary), .xyz, .txt, .csv, .npz or .pcd")
     m.add_argument("--method", default="default", help="default, pca, jet or ARCH/MODE/FRAMES (a shipped model)")
@@ -162,9 +177,6 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--n-points", type=int, default=None, help="points sampled on a mesh (default 10,000)")
     m.add_argument("--quiet", action="store_true", help="no progress lines")
     m.set_defaults(func=_normals)
-
-    sub.add_parser("bench", help="benchmarks (tensorframes bench --help)", add_help=False)
-    return parser
 
 
 WHOLE_FILE_POINTS = 50_000_000  # tensorframes normals: whole scans, far beyond the explorer's cap
@@ -253,6 +265,9 @@ def _write_json(obj: Any, path: str) -> None:
 
 
 def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from tensorframes_core.train.config import TrainConfig
+    from tensorframes_core.train.loop import train
+
     config = TrainConfig(
         arch=args.arch, mode=args.mode, frames=args.frames, size=parse_sizes(args.size), epochs=args.epochs,
         out=args.out or f"runs/{args.arch}_{args.mode}_{args.frames}", resume=args.resume, data=args.data,
@@ -274,6 +289,8 @@ def _train(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _eval_data(args: argparse.Namespace):
+    from tensorframes_core.data import ModelNet40Normals, PCPNet
+
     if args.data == "procedural":
         return None
     if args.root is None:
@@ -296,6 +313,9 @@ def _k_grid(args: argparse.Namespace) -> List[int]:
 
 def _models(args: argparse.Namespace) -> Dict[str, Any]:
     """``{label: model}`` to evaluate (one, or one per classical ``k``)."""
+    from tensorframes_core.models import build_model
+    from tensorframes_core.train.checkpoint import load_model
+
     if args.arch == "pca":
         return {f"pca k={k}": build_model("pca", "baseline", k=k) for k in _k_grid(args)}
     if args.arch == "jet":
@@ -314,6 +334,9 @@ def _models(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def _eval(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from tensorframes_core.train.distributed import resolve_device
+    from tensorframes_core.train.evaluate import ROTATIONS, evaluate, format_table, to_rows
+
     unknown = sorted(set(args.rotations) - set(ROTATIONS))
     if unknown or not args.rotations:
         raise InputError(f"unknown rotations {unknown}; choose from {', '.join(ROTATIONS)}")
@@ -333,6 +356,7 @@ def _eval(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _export(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from tensorframes_core.pretrained import CHECKPOINT_DIR, pretrained_name
+    from tensorframes_core.train.checkpoint import export_checkpoint, load_model
 
     meta = load_model(args.source).checkpoint_metadata
     target = Path(args.to) if args.to else CHECKPOINT_DIR
@@ -361,9 +385,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if argv[:1] == ["bench"]:
             return _bench(argv[1:])
-        args = build_parser().parse_args(argv)
+        if argv[:1] == ["normals"]:  # without the training stack's imports
+            normals = argparse.ArgumentParser(prog="tensorframes normals", description=NORMALS_HELP)
+            _add_normals_args(normals)
+            args = normals.parse_args(argv[1:])
+        else:
+            args = build_parser().parse_args(argv)
         return args.func(args, argv)
-    except TrainingError as exc:
+    except RuntimeError as exc:
+        from tensorframes_core.train.step import TrainingError
+
+        if not isinstance(exc, TrainingError):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except (ValueError, OSError) as exc:  # InputError and CheckpointError are ValueErrors

@@ -16,8 +16,6 @@ from typing import Any, Dict, List, Optional, Union
 import torch
 from torch import nn
 
-from tensorframes_core.train.checkpoint import CheckpointError, load_model, sidecar
-
 CHECKPOINT_DIR = Path(str(resources.files("tensorframes_core") / "checkpoints"))
 FLAGSHIP = ("multiscale", "tensor_frames", "pca")  # the estimator for users' data: load_pretrained()
 
@@ -34,6 +32,8 @@ def pretrained_name(arch: str, mode: str, frames: str) -> str:
 def available_pretrained(root: Optional[Union[str, Path]] = None) -> List[Dict[str, Any]]:
     """The pretrained models in ``root`` (default :data:`CHECKPOINT_DIR`), from their sidecar JSON:
     ``name``, ``path``, ``arch``, ``mode``, ``frames``, ``epoch``, ``metrics``, ``data``, ``created``."""
+    from tensorframes_core.train.checkpoint import sidecar  # the training stack: loaded when needed
+
     folder = Path(root) if root is not None else CHECKPOINT_DIR
     found = []
     for path in sorted(folder.glob("*.pt")):
@@ -59,6 +59,8 @@ def load_pretrained(
     :class:`~tensorframes_core.train.checkpoint.CheckpointError` listing what exists if it is missing.
     With no arguments: the flagship estimator (:data:`FLAGSHIP`, trained on real meshes), the one to
     use on your own data; the others are the explorer's classroom models (procedural shapes)."""
+    from tensorframes_core.train.checkpoint import CheckpointError, load_model
+
     folder = Path(root) if root is not None else CHECKPOINT_DIR
     path = folder / f"{pretrained_name(arch, mode, frames)}.pt"
     if not path.is_file():

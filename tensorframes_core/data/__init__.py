@@ -5,11 +5,18 @@
 >>> cloud.to_data()
 Data(pos=[256, 3], normal=[256, 3])
 """
-from . import datasets, shapes
+from tensorframes_core._lazy import lazy_exports
+
+from . import shapes
 from .cloud import MAX_POINTS, MIN_POINTS, InputError, PointCloud, validate_cloud
-from .datasets import ModelNet40Normals, PCPNet, ProceduralNormals
 from .demo import demo_shapes
 from .formats import FORMATS, MAX_BYTES, load_point_cloud, sample_mesh
+
+# the datasets need torch.utils.data (and the loaders PyG): imported when first used
+__getattr__, _dir = lazy_exports(__name__, {
+    "datasets": "tensorframes_core.data.datasets",
+    **{name: f"tensorframes_core.data.datasets:{name}" for name in ("ModelNet40Normals", "PCPNet", "ProceduralNormals")},
+})
 
 __all__ = [
     "FORMATS",

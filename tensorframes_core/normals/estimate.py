@@ -11,7 +11,6 @@ from tensorframes_core.normals.classical import jet_normals, pca_normals
 from tensorframes_core.normals.orient import orient_normals, parse_orientation
 from tensorframes_core.normals import search
 from tensorframes_core.normals.search import neighbour_chunks, neighbour_index
-from tensorframes_core.normals.tiles import TILE, can_tile, tiled_normals
 from tensorframes_core.pretrained import FLAGSHIP
 
 Tensor = torch.Tensor
@@ -79,6 +78,7 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
 
 
 def _model_normals(pos: Tensor, method: str, progress: bool) -> Tensor:
+    from tensorframes_core.normals.tiles import TILE, can_tile, tiled_normals
     from tensorframes_core.pretrained import load_pretrained
 
     parts = method.split("/")

@@ -203,3 +203,14 @@ def test_whole_file_normals_for_a_subsampled_upload(app_test):
     back = load_point_cloud(job.result, filename="out.ply")
     assert len(back) == 3000 and np.allclose(back.pos.numpy(), pts, atol=1e-6)  # every point, in input order
     assert (np.abs((back.normals.numpy() * pts).sum(1)) > 0.99).mean() > 0.99
+
+
+def test_choosing_upload_switches_to_the_flagship(app_test):
+    """Your own file gets the estimator trained on real meshes (``load_pretrained()``'s default)."""
+    from tensorframes_core.pretrained import FLAGSHIP
+
+    at = app_test(arch="dgcnn", mode="baseline")
+    ok(at)
+    at.radio(key="source").set_value("upload").run()
+    ok(at)
+    assert (at.session_state.arch, at.session_state.mode, at.session_state.frames) == FLAGSHIP

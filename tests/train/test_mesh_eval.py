@@ -10,7 +10,7 @@ from tensorframes_core.data import InputError
 from tensorframes_core.data.meshes import benchmark_cloud, mesh_files, read_mesh
 from tensorframes_core.models import build_model
 from tensorframes_core.models.jet import JetNormals
-from tensorframes_core.train.mesh_eval import evaluate_meshes
+from tensorframes_core.train.mesh_eval import density_k_grid, evaluate_meshes
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_cli_meshes(mesh_dir, tmp_path, capsys):
     assert main(["eval", "--data", "meshes", "--root", str(mesh_dir), "--arch", "jet", "--n-points", "300",
                  "--noise", "0", "--rotations", "none", "--densities", "uniform,striped", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
-    assert report["model"].startswith("jet k=") and len(report["candidates"]) == 4
+    assert report["model"].startswith("jet k=") and len(report["candidates"]) == len(density_k_grid(300))
     assert {r["density"] for r in report["results"]} == {"uniform", "striped"}
     assert "PGP5" in capsys.readouterr().out
 
