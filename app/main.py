@@ -67,7 +67,8 @@ with step("running the model"):
 if results is not None:
     with step("showing the equivariance numbers"):
         panels.equivariance(results, loaded, settings)
-tab_views, tab_charts, tab_train, tab_export = st.tabs(["3D views", "Charts", "Train a model", "Export"])
+tab_views, tab_charts, tab_layer, tab_train, tab_export = st.tabs(
+    ["3D views", "Charts", "Any PyG layer", "Train a model", "Export"])
 with tab_views:
     if results is not None:
         with step("drawing the 3D views"):
@@ -80,6 +81,10 @@ with tab_charts:
     if results is not None:
         with step("computing the charts"):
             sections.charts_tab(results, loaded, settings, cloud)
+with tab_layer:
+    if cloud is not None:
+        with step("testing the layer"):
+            sections.any_layer_tab(cloud, pipeline.transform_of(settings), settings.is_identity)
 with tab_train:
     with step("training"):
         sections.train_tab()

@@ -193,6 +193,15 @@ class Results:
     moved_err_deg: np.ndarray | None   # ... of f(gx) vs g n
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def layer_errors(name: str, pos: np.ndarray, g: np.ndarray) -> dict[str, float]:
+    """Equivariance error of PyG layer ``name`` plain and wrapped by ``make_equivariant`` (``nn.layer_zoo``),
+    random weights, float64, on this cloud and this g."""
+    from tensorframes_core.nn.layer_zoo import layer_equivariance
+
+    return layer_equivariance(name, torch.from_numpy(pos).double(), torch.from_numpy(g).double())
+
+
 def run(cloud: Cloud, g: np.ndarray, loaded: LoadedModel) -> Results:
     """Predict on x and g x (cached) and derive the numbers the page shows."""
     moved_pos = apply(g, cloud.pos)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from tensorframes_core.models import ARCHS, FRAMES, MODES
 
-from app import charts, controls, export, pipeline, render
+from app import charts, controls, export, panels, pipeline, render
 from app.pipeline import Cloud, LoadedModel, Results
 from app.scene import Scene
 from app.settings import ARCH_LABELS, MODE_LABELS, Settings
@@ -66,6 +66,38 @@ def charts_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Cloud) -> 
     st.plotly_chart(hist, key="tfe-hist")
     st.download_button("Download this chart (HTML)", lambda: export.figure_html(hist), "angle_errors.html",
                        "text/html", key="dl-hist")
+
+
+# ----------------------------------------------------------------------------- any PyG layer
+LAYER_CALLS = {"PointNetConv": "conv(x, pos, edge_index, frames=R)"}
+
+
+def any_layer_tab(cloud: Cloud, g, identity: bool) -> None:
+    """A layer from torch_geometric.nn, as it is and wrapped by make_equivariant, on this cloud and this g."""
+    from tensorframes_core.nn.layer_zoo import LAYERS, OUT_REPS
+
+    st.markdown("Pick any message-passing layer from `torch_geometric.nn`. The page gives it random weights "
+                "(equivariance is a property of the architecture, not of training), feeds it each point's "
+                "position, and measures ‖f(g·x) − g·f(x)‖ / ‖f(x)‖ for the transform g in the sidebar: as PyG "
+                "ships it, and wrapped by `make_equivariant` in PCA frames.")
+    name = st.selectbox("PyG layer", LAYERS, key="_tfe_layer")
+    if not st.toggle("Measure it live (reruns the layer on every change of g)", key="_tfe_layer_on"):
+        return
+    if identity:
+        st.info("g is the identity: turn the angle or mirror the cloud in the sidebar to test something.")
+        return
+    with st.spinner(f"Running {name} on x and g·x…"):
+        errors = pipeline.layer_errors(name, cloud.pos, g)
+    c1, c2 = st.columns(2)
+    c1.metric(f"{name} as PyG ships it", panels.sci(errors["plain"]),
+              help="Works on global coordinates: a turned input gives a different output.")
+    c2.metric(f"make_equivariant({name})", panels.sci(errors["tensor frames"]),
+              help="The same weights in local frames, messages moved by ρ(R_i R_jᵀ): round-off only.")
+    call = LAYER_CALLS.get(name, "conv(x, edge_index, frames=R)")
+    st.code(f"conv = make_equivariant(torch_geometric.nn.{name}(...), local={{'x': reps}})\n"
+            f"R = pca_frames(pos).matrices\n"
+            f"y = to_global({call.replace('x,', 'to_local(x, in_reps, R),', 1)}, '{OUT_REPS}', R)",
+            language="python")
 
 
 # ----------------------------------------------------------------------------- training

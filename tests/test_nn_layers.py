@@ -327,3 +327,16 @@ def test_no_tensors_left_on_modules_and_gradients_flow(kind):
     assert wrap._CALL.current is None and _per_call_tensors(stack) == []
     assert all(p.grad is not None for p in stack.parameters())
     assert frames.grad is not None and frames.grad.abs().max() > 0  # gradients reach the frames
+
+
+@pytest.mark.parametrize("name", __import__("tensorframes_core.nn.layer_zoo", fromlist=["LAYERS"]).LAYERS)
+def test_layer_zoo_wrapped_is_equivariant_and_plain_is_not(name):
+    """The explorer's "any PyG layer" numbers: fresh O(3) elements with a reflection, a noisy box."""
+    from tensorframes_core.nn.layer_zoo import layer_equivariance
+
+    seed = int(torch.randint(0, 10_000, ()))
+    g = _gen(seed)
+    pos = (torch.rand(200, 3, dtype=DT, generator=g) - 0.5) * torch.tensor([2.0, 1.0, 0.5], dtype=DT)
+    Q = random_orthogonal(dtype=DT, generator=g) * torch.tensor([-1.0, 1.0, 1.0], dtype=DT)[:, None]
+    errors = layer_equivariance(name, pos, Q, seed=seed)
+    assert errors["plain"] > 1e-2 and errors["tensor frames"] < 1e-9, (seed, errors)

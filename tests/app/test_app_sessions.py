@@ -214,3 +214,24 @@ def test_choosing_upload_switches_to_the_flagship(app_test):
     at.radio(key="source").set_value("upload").run()
     ok(at)
     assert (at.session_state.arch, at.session_state.mode, at.session_state.frames) == FLAGSHIP
+
+
+def test_any_pyg_layer_made_equivariant_live(app_test):
+    """The paper's title claim on the page: a PyG layer as shipped vs wrapped, for the sidebar's g."""
+    at = app_test(shape="chair", angle="45", reflect="1")
+    ok(at)
+    at.toggle(key="_tfe_layer_on").set_value(True).run()
+    ok(at)
+    for name in ("GATConv", "PointNetConv"):
+        at.selectbox(key="_tfe_layer").set_value(name).run()
+        ok(at)
+        plain = next(m.value for m in at.metric if m.label == f"{name} as PyG ships it")
+        wrapped = next(m.value for m in at.metric if m.label == f"make_equivariant({name})")
+        assert number(plain) > 1e-2, plain
+        assert number(wrapped) < 1e-12, wrapped  # float64 round-off
+
+
+def number(text):
+    """The value of a number the page writes as ``2.3 × 10⁻⁷`` (``panels.sci``)."""
+    mantissa, _, power = text.partition(" × 10")
+    return float(mantissa) * 10.0 ** int(power.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")) or 0)
