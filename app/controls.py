@@ -96,10 +96,9 @@ def _transform_section() -> None:
     c2.slider("Angle (°)", *cfg.RANGES["angle"], step=5, key="angle", disabled=not by_axis)
     for name, label in (("euler_x", "about x (°)"), ("euler_y", "then about y (°)"), ("euler_z", "then about z (°)")):
         st.slider(label, *cfg.RANGES[name], step=5, key=name, disabled=by_axis)
-    c1, c2 = st.columns([3, 2])
-    c1.toggle("Reflect (mirror)", key="reflect")
-    c2.selectbox("Mirror plane ⟂", ("x", "y", "z"), key="mirror", disabled=not st.session_state.reflect,
-                 label_visibility="collapsed", format_func=lambda a: f"plane ⟂ {a}")
+    st.toggle("Reflect (mirror)", key="reflect")
+    st.radio("Mirror plane ⟂", ("x", "y", "z"), key="mirror", disabled=not st.session_state.reflect, horizontal=True,
+             format_func=lambda a: f"plane ⟂ {a}")  # a radio: a narrow select box cut its labels to "plane ."
     c1, c2 = st.columns(2)
     c1.button("Random", on_click=_random_rotation, width="stretch", help="A random rotation (Euler angles)")
     c2.button("Reset", on_click=_reset_transform, width="stretch", help="Back to no rotation and no mirror")

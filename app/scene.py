@@ -102,11 +102,13 @@ def _one_view(title: str, s: Settings, pos, pred, err, gt, gap, length, undone=N
     arrows: list[ArrowLayer] = []
     idx = subsample(len(pos), s.arrow_density)
     if s.show_pred:
-        arrows.append(ArrowLayer("predicted normal", pos[idx], pred.normals[idx] * length * s.arrow_size, PRED))
+        # heads: a network's output has a sign, and equivariance is about that sign too
+        arrows.append(ArrowLayer("predicted normal", pos[idx], pred.normals[idx] * length * s.arrow_size, PRED,
+                                 heads=True))
     if s.show_gt and gt is not None:
-        arrows.append(ArrowLayer("true normal", pos[idx], gt[idx] * length * s.arrow_size, TRUTH))
+        arrows.append(ArrowLayer("true normal", pos[idx], gt[idx] * length * s.arrow_size, TRUTH, heads=True))
     if undone is not None:
-        arrows.append(ArrowLayer("g⁻¹·f(g·x)", pos[idx], undone[idx] * length * s.arrow_size, UNDO, 5.0))
+        arrows.append(ArrowLayer("g⁻¹·f(g·x)", pos[idx], undone[idx] * length * s.arrow_size, UNDO, 5.0, True))
     if s.show_frames:
         arrows += _triads(pos, pred.frames, subsample(len(pos), s.frame_density),
                           0.7 * length * s.frame_size)

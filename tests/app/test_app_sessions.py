@@ -116,7 +116,7 @@ PICTURE = (("toggle", "show_pred"), ("toggle", "show_gt"), ("toggle", "show_fram
            ("toggle", "show_messages"), ("slider", "arrow_density"), ("slider", "frame_density"),
            ("slider", "point_size"), ("radio", "layout"), ("selectbox", "color_by"))
 MODEL = (("selectbox", "shape"), ("slider", "angle"), ("toggle", "reflect"), ("radio", "mode"),
-         ("selectbox", "mirror"), ("selectbox", "axis"), ("selectbox", "frames"))
+         ("radio", "mirror"), ("selectbox", "axis"), ("selectbox", "frames"))
 
 
 def test_soak_random_interactions(app_test):
