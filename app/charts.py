@@ -48,9 +48,15 @@ def histogram_figure(errors: Mapping[str, np.ndarray]) -> go.Figure:
     return fig
 
 
-def loss_figure(losses: Sequence[float]) -> go.Figure:
-    """Training loss (1 − |cos|) per step."""
-    fig = go.Figure(go.Scatter(y=list(losses), mode="lines", line={"color": PALETTE[0], "width": 3}, name="loss"))
+def loss_figure(losses: Sequence[float], window: int = 4) -> go.Figure:
+    """Training loss (1 − |cos|) per step, and its mean over the last ``window`` steps: the in-app run
+    cycles through ``window`` batches, so single steps go up and down with the batch; the mean is the trend."""
+    y = np.asarray(losses, dtype=float)
+    mean = np.convolve(y, np.ones(window) / window, mode="valid") if len(y) >= window else y[:0]
+    fig = go.Figure([
+        go.Scatter(y=y, mode="lines", line={"color": PALETTE[0], "width": 1}, opacity=0.45, name="each step"),
+        go.Scatter(x=np.arange(window - 1, len(y)), y=mean, mode="lines", line={"color": PALETTE[0], "width": 4},
+                   name=f"mean of {window} steps (one pass over the data)")])
     fig.update_layout(title="Training loss", height=320, uirevision="loss", **LAYOUT)
     fig.update_xaxes(title="step")
     fig.update_yaxes(title="1 − |cos(n̂, n)|", rangemode="tozero")

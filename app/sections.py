@@ -103,7 +103,7 @@ def any_layer_tab(cloud: Cloud, g, identity: bool) -> None:
 # ----------------------------------------------------------------------------- training
 def _start(arch: str, mode: str, frames: str, steps: int, n_points: int) -> None:
     count = len(st.session_state.get(TRAINED, {})) + 1
-    label = f"#{count} {arch} {mode.replace('_', ' ')}"
+    label = f"#{count} {ARCH_LABELS[arch]} · {MODE_LABELS[mode]}" + (f" ({frames} frames)" if "frames" in mode else "")
     st.session_state[JOB] = TrainJob(arch, mode, frames, steps=steps, n_points=n_points, label=label).start()
 
 
@@ -120,7 +120,7 @@ def _progress() -> None:
     job: TrainJob = st.session_state[JOB]
     st.progress(job.progress, text=f"{job.label}: step {len(job.losses)} of {job.steps} · {job.status}")
     if job.losses:
-        st.plotly_chart(charts.loss_figure(job.losses), key="tfe-loss")
+        st.plotly_chart(charts.loss_figure(job.losses, window=TrainJob.BATCHES), key="tfe-loss")
     if job.running:
         st.button("Stop training", on_click=job.stop, key="tfe-stop")
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch_geometric.data import Batch
@@ -23,8 +24,10 @@ MAX_BAD_STEPS = 5
 
 @dataclass
 class TrainJob:
-    """One training run; ``status`` goes "waiting" -> "running" -> "done" | "stopped" | "failed"."""
+    """One training run; ``status`` goes "waiting" -> "running" -> "done" | "stopped" | "failed".
+    The data: ``BATCHES`` fixed batches of ``clouds_per_step`` procedural clouds, taken in turn."""
 
+    BATCHES: ClassVar[int] = 4
     arch: str
     mode: str
     frames: str
@@ -66,8 +69,9 @@ class TrainJob:
             self.status = "running"
             torch.manual_seed(self.seed)
             model = build_model(self.arch, self.mode, self.frames)
-            clouds = shapes.make_dataset(4 * self.clouds_per_step, self.n_points, noise=self.noise, seed=self.seed)
-            batches = itertools.cycle([Batch.from_data_list([c.to_data() for c in clouds[k::4]]) for k in range(4)])
+            n = self.BATCHES
+            clouds = shapes.make_dataset(n * self.clouds_per_step, self.n_points, noise=self.noise, seed=self.seed)
+            batches = itertools.cycle([Batch.from_data_list([c.to_data() for c in clouds[k::n]]) for k in range(n)])
             step = TrainStep(model, torch.optim.Adam(model.parameters(), lr=self.lr), max_bad_steps=MAX_BAD_STEPS)
             model.train()
             for _ in range(self.steps):
