@@ -166,8 +166,11 @@ def message_layers(pos, pred, node: int, neighbour: int, length: float):
     arrows = [ArrowLayer("edges j→i", pos[msg.senders], pos[i] - pos[msg.senders], EDGE, 2.0)]
     arrows += _triads(pos, pred.frames, np.array([i]), 0.6 * length)
     arrows += _triads(pos, pred.frames, np.array([j]), 0.6 * length)
-    arrows.append(ArrowLayer("j's vector (as j means it)", pos[[j]], msg.meant_global[None] * unit, SENT, 7.0, True))
-    arrows.append(ArrowLayer("same message as i reads it", pos[[i]], msg.read_global[None] * unit, READ, 7.0, True))
+    # both from i, long, the first wider: equal messages show as one teal arrow edged in purple
+    arrows.append(ArrowLayer("j's vector (as j means it)", pos[[i]], 1.6 * msg.meant_global[None] * unit, SENT,
+                             12.0, True))
+    arrows.append(ArrowLayer("same message as i reads it", pos[[i]], 1.6 * msg.read_global[None] * unit, READ,
+                             6.0, True))
     return points, arrows
 
 

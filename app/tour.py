@@ -47,8 +47,10 @@ LESSONS = (
            "first re-expresses them in its frame, ρ(R_i R_jᵀ): the purple arrow (what j means) and the teal arrow "
            "(what i reads) coincide. With scalar messages the numbers are passed on unchanged: still invariant, "
            "but i reads them in the wrong axes. Switch the mode between “scalar frames” and “tensor frames”. "
-           "(This lesson uses 3-nearest-neighbour frames, which change a lot from point to point; with PCA frames "
-           "on a smooth surface neighbouring frames are similar and the mismatch is smaller.)",
+           "Both arrows start at i. (This lesson uses 3-nearest-neighbour frames, which change a lot from point "
+           "to point; with PCA frames on a smooth surface neighbouring frames are similar and the mismatch is "
+           "smaller. No trained model uses them, so this network has random weights and its normals are "
+           "meaningless: the messages, which are the point here, do not depend on the weights.)",
            {"shape": "ellipsoid", "mode": "scalar_frames", "frames": "3nn", "axis": "y", "angle": 45,
             "show_messages": True, "node": 100, "neighbour": 3, "show_pred": False, "color_by": "plain",
             "layout": "overlay"}),
