@@ -42,6 +42,7 @@ def load_model(s):
     return pipeline.shared_model(s.arch, s.mode, s.frames), s
 
 
+panels.page_style()
 st.title("Tensor Frames Explorer")
 st.markdown("Rotate or mirror a point cloud and watch whether a network's predicted normals turn with it. "
             "**Tensor frames** make any message-passing network do exactly that.")

@@ -75,12 +75,25 @@ def model_caption(loaded: LoadedModel, s: Settings) -> str:
     return f"**{ARCH_LABELS[s.arch]}{mode}** · {status} · runs on {device_label()}"
 
 
+PAGE_STYLE = """<style>
+[data-testid="stMainBlockContainer"] {padding-top: 1.5rem;}
+[data-testid="stMainBlockContainer"] h1 {padding-top: 0; font-size: clamp(1.6rem, 3vw, 2.6rem);}
+[data-testid="stMetricValue"] {font-size: clamp(1.15rem, 2.3vw, 2.25rem);}
+[data-testid="stMetricValue"] div {overflow: visible; white-space: normal;}
+</style>"""  # room for the picture on a projector (1024 x 768): less padding, numbers that shrink, never cut
+
+
+def page_style() -> None:
+    """The page's few layout rules (:data:`PAGE_STYLE`)."""
+    st.html(PAGE_STYLE)
+
+
 def equivariance(res: Results, loaded: LoadedModel, s: Settings) -> None:
     """The headline: the relative error in big type, a verdict, and a few supporting numbers."""
     colour, sentence = verdict(res, s.is_identity)
     left, right = st.columns([2, 3], vertical_alignment="center")
     left.metric("Equivariance error  ‖f(g·x) − g·f(x)‖ / ‖f(x)‖", sci(res.eq_error))
-    right.markdown(f"<div data-tfe='verdict' style='font-size:1.35rem;line-height:1.4;padding:0.6rem 1rem;border-radius:0.5rem;"
+    right.markdown(f"<div data-tfe='verdict' style='font-size:clamp(1rem,1.7vw,1.35rem);line-height:1.4;padding:0.6rem 1rem;border-radius:0.5rem;"
                    f"border-left:0.4rem solid {colour};background:{colour}14'>{sentence}</div>",
                    unsafe_allow_html=True)
     cols = st.columns(4)

@@ -20,14 +20,26 @@ TRAINED = controls.TRAINED
 
 
 # ----------------------------------------------------------------------------- tour
+ACTIVE_LESSON = "_tfe_active_lesson"
+
+
+def _set_up(key: str) -> None:
+    controls.apply_values(BY_KEY[key].values)
+    st.session_state[ACTIVE_LESSON] = key
+
+
 def tour() -> None:
-    """Lesson picker, its text, and a button that sets every control for it."""
-    with st.expander("Classroom tour: seven one-minute lessons (each sets up the page for you)", expanded=False):
+    """Lesson picker, its text, and a button that sets every control for it. Setting a lesson up folds the
+    tour (a new label is a new, closed expander), so the picture comes up into view."""
+    active = st.session_state.get(ACTIVE_LESSON)
+    label = ("Classroom tour: seven one-minute lessons (each sets up the page for you)" if active is None else
+             f"Classroom tour · set up: {BY_KEY[active].title} (open for its text and the other lessons)")
+    with st.expander(label, expanded=False):
         key = st.radio("Lesson", [lesson.key for lesson in LESSONS], key="_tfe_lesson", horizontal=True,
                        format_func=lambda k: BY_KEY[k].title)
         lesson = BY_KEY[key]
         st.markdown(f"#### {lesson.title}\n{lesson.text}")
-        st.button("▶ Set up this lesson", on_click=controls.apply_values, args=(lesson.values,), type="primary")
+        st.button("▶ Set up this lesson", on_click=_set_up, args=(key,), type="primary")
         st.caption("The address bar always holds a link to exactly what you see: copy it to share a lesson.")
 
 

@@ -3,16 +3,19 @@ on the held-out test meshes (PCPNet conventions, ``tensorframes eval --data mesh
 20,000 points, every noise level; the flagship also under random SO(3) and O(3).
 
     python benchmarks/mesh_table.py [--root assets/meshes/test] [--n-points 2048 20000] [--json PATH]
+                                    [--open3d-path DIR]
 
 Prints a Markdown table of RMS unoriented angle errors (degrees; PGP10 for the flagship), then the
 issue's checks: flagship vs best-k PCA and best-k jet (the best k picked per condition on these very
 meshes, which favours the baselines), rotation stability, noise 0 and 1.2% not worse than PCA.
-Open3D's ``estimate_normals`` (KNN 16) is added when it is installed (never a dependency).
+Open3D's ``estimate_normals`` (KNN 16) is added when it imports, from ``--open3d-path`` if given (e.g.
+``pip install --target DIR open3d``; appended to ``sys.path``): never a dependency of this package.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -69,7 +72,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--n-points", type=int, nargs="+", default=[2048, 20000])
     parser.add_argument("--noise", type=float, nargs="+", default=list(MESH_NOISE))
     parser.add_argument("--json", help="also write the numbers as JSON")
+    parser.add_argument("--open3d-path", help="a folder holding open3d (pip install --target DIR open3d)")
     args = parser.parse_args(argv)
+    if args.open3d_path:
+        sys.path.append(args.open3d_path)
     torch.manual_seed(0)
     shipped = [e for e in available_pretrained() if e["arch"] == FLAGSHIP[0] and e["frames"] == FLAGSHIP[2]]
     report, started = {}, time.perf_counter()

@@ -236,3 +236,66 @@ def test_use_a_model_trained_in_the_page(server):
         assert "mode=scalar_frames" in page.url, page.url
         page.get_by_text("trained in this session").first.wait_for()  # the model caption: the trained one
         _no_exception(page)
+
+
+def _wait_verdict(page, starts: tuple, what: str, contains: str = "") -> None:
+    """Wait (a rerun may still be drawing) until the verdict starts with one of ``starts`` and holds ``contains``."""
+    try:
+        page.wait_for_function(
+            "([starts, contains]) => { const v = document.querySelector(\"div[data-tfe='verdict']\");"
+            " return v && starts.some(s => v.innerText.trim().startsWith(s)) && v.innerText.includes(contains); }",
+            arg=[list(starts), contains], timeout=30_000)
+    except playwright_api.TimeoutError:
+        raise AssertionError(f"{what}: the verdict reads {_verdict(page)!r}, expected {starts} / {contains!r}") from None
+
+
+# what each lesson promises once set up: (the verdict starts with one of these, or None: not checked)
+LESSON_VERDICTS = {"frames": ("Equivariant",), "baseline": ("Not equivariant", "Almost equivariant"),
+                   "tensor": ("Equivariant",), "messages": None, "mirror": ("Equivariant",), "sweep": ("Equivariant",),
+                   "fallback": None}
+
+
+@pytest.mark.parametrize("width,height", [(1500, 1000), (1024, 768)])
+def test_class_path_every_lesson_and_an_upload(server, width, height, tmp_path):
+    """A teacher's path at a desktop and a projector width: each lesson's set-up keeps what its text promises,
+    the 3D views fit the window, and an uploaded mesh runs; a screenshot per lesson in tests/artifacts/."""
+    import trimesh
+
+    from app.tour import LESSONS
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with _page(f"{server}/?n_points=600", width, height) as page:
+        for lesson in LESSONS:
+            if not page.get_by_role("radiogroup", name="Lesson").is_visible():
+                page.get_by_text("Classroom tour").first.click()  # folded after each set-up
+            page.get_by_role("radiogroup", name="Lesson").get_by_text(lesson.title, exact=True).click()
+            before = _run_id(page)
+            page.get_by_role("button", name="Set up this lesson").click()
+            _wait_next_run(page, before)
+            _no_exception(page)
+            wanted = LESSON_VERDICTS[lesson.key]
+            if wanted is not None:
+                _wait_verdict(page, wanted, lesson.key)
+            if lesson.key == "fallback":
+                _wait_verdict(page, ("",), lesson.key, contains="frames are the cause")
+            if lesson.key == "messages":
+                page.get_by_text("as i reads it").first.wait_for()
+            plot = page.locator(".js-plotly-plot").first
+            plot.wait_for()
+            box = plot.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, f"{lesson.key}: the views overflow {box}"
+            assert box["y"] < height, f"{lesson.key}: the picture starts below the fold ({box['y']:.0f} px)"
+            page.screenshot(path=str(ARTIFACTS / f"lesson_{lesson.key}_{width}.png"))
+        stl = tmp_path / "part.stl"
+        trimesh.creation.box(extents=(2.0, 1.0, 0.5)).export(stl)
+        before = _run_id(page)
+        page.get_by_text("Upload a file").click()
+        _wait_next_run(page, before)
+        before = _run_id(page)
+        page.locator("[data-testid='stFileUploaderDropzone'] input[type='file']").set_input_files(str(stl))
+        _wait_next_run(page, before)
+        page.get_by_text("part", exact=False).first.wait_for()
+        _no_exception(page)
+        assert "arch=multiscale" in page.url, page.url  # an upload gets the flagship estimator
+        _wait_verdict(page, ("Equivariant",), "upload")
+        page.screenshot(path=str(ARTIFACTS / f"upload_{width}.png"))
