@@ -8,85 +8,26 @@ screenshots to tests/artifacts/.
 """
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
+from app.driver import (ARGS, CHROMIUM, RUN_TIMEOUT_MS, START_TIMEOUT_MS, ROOT, browser_page, run_id, serve,
+                        wait_next_run)
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run",
-        "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
-START_TIMEOUT_MS = 240_000
-RUN_TIMEOUT_MS = 120_000
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="pip playwright is not installed")
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(port: int, proc: subprocess.Popen, deadline_s: float) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError("streamlit did not start listening")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = _free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.address", "127.0.0.1",
-             "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        _wait_http(port, proc, 120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(proc.pid, sig)
-                proc.wait(timeout=10)
-                break
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                continue
-        assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
-
-
-def _run_id(page) -> int:
-    return int(page.get_attribute("#tfe-ready", "data-run"))
-
-
-def _wait_next_run(page, before: int) -> None:
-    page.wait_for_function(
-        f"() => {{ const e = document.querySelector('#tfe-ready'); return e && +e.dataset.run > {before}; }}",
-        timeout=RUN_TIMEOUT_MS)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-                           " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText"
-                           ".includes('Running')", timeout=RUN_TIMEOUT_MS)
+    with serve(log) as url:
+        yield url
+    assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-3000:]
 
 
 def _camera(page) -> dict:
@@ -146,11 +87,11 @@ def test_explorer_in_chromium(server):
             page.mouse.up()
             dragged = _camera(page)
             assert abs(dragged["x"] - 1.45) + abs(dragged["y"] - 1.45) > 0.05, "the drag did not move the camera"
-            before = _run_id(page)
+            before = run_id(page)
             slider = page.get_by_role("slider", name="Point size")
             slider.focus()
             page.keyboard.press("ArrowRight")
-            _wait_next_run(page, before)
+            wait_next_run(page, before)
             kept = _wait_camera(page, dragged)
             assert all(abs(kept[k] - dragged[k]) < 1e-6 for k in "xyz"), f"camera reset: {dragged} -> {kept}"
             linked = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.scene2.camera.eye")
@@ -158,9 +99,9 @@ def test_explorer_in_chromium(server):
             _no_exception(page)
 
             # switch the model to the baseline: the verdict changes, no exception
-            before = _run_id(page)
+            before = run_id(page)
             page.get_by_text("baseline (no frames)").click()
-            _wait_next_run(page, before)
+            wait_next_run(page, before)
             _no_exception(page)
             assert "mode=baseline" in page.url
             assert _verdict(page).startswith(("Not equivariant", "Almost equivariant")), _verdict(page)
@@ -182,9 +123,9 @@ def test_explorer_in_chromium(server):
             other.close()
             assert _verdict(page).startswith(("Not equivariant", "Almost equivariant")), "page 1 changed"
 
-            before = _run_id(page)
+            before = run_id(page)
             page.get_by_text("tensor frames", exact=True).click()
-            _wait_next_run(page, before)
+            wait_next_run(page, before)
             _no_exception(page)
             page.get_by_role("heading", name="Tensor Frames Explorer").scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "explorer.png"))
@@ -199,25 +140,10 @@ def _pick(page, container, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).first.click()
 
 
-@contextlib.contextmanager
-def _page(url: str, width: int, height: int):
-    """A fresh chromium page at ``url`` once the app's sentinel is there; the browser closes afterwards."""
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.set_default_timeout(RUN_TIMEOUT_MS)  # a busy CI machine: clicks may wait for a slow rerun
-            page.goto(url)
-            page.wait_for_selector("#tfe-ready", state="attached", timeout=START_TIMEOUT_MS)
-            yield page
-        finally:
-            browser.close()
-
-
 def test_use_a_model_trained_in_the_page(server):
     """Train in the page, click "Use this model now": the sidebar and the shareable URL follow the trained
     model (the button lives in a fragment, so only a whole-app rerun can update the sidebar)."""
-    with _page(f"{server}/?n_points=300", 1500, 1000) as page:
+    with browser_page(f"{server}/?n_points=300", 1500, 1000) as page:
         page.get_by_role("tab", name="Train a model").click()
         form = page.locator("[data-testid='stForm']").first
         _pick(page, form, "Architecture", "DGCNN")
@@ -229,9 +155,9 @@ def test_use_a_model_trained_in_the_page(server):
         form.get_by_role("button", name="Start training").click()
         use = page.get_by_role("button", name="Use this model now")
         use.wait_for(timeout=240_000)
-        before = _run_id(page)
+        before = run_id(page)
         use.click()
-        _wait_next_run(page, before)
+        wait_next_run(page, before)
         page.wait_for_function("() => location.search.includes('arch=dgcnn')", timeout=RUN_TIMEOUT_MS)
         assert "mode=scalar_frames" in page.url, page.url
         page.get_by_text("trained in this session").first.wait_for()  # the model caption: the trained one
@@ -264,14 +190,14 @@ def test_class_path_every_lesson_and_an_upload(server, width, height, tmp_path):
     from app.tour import LESSONS
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with _page(f"{server}/?n_points=600", width, height) as page:
+    with browser_page(f"{server}/?n_points=600", width, height) as page:
         for lesson in LESSONS:
             if not page.get_by_role("radiogroup", name="Lesson").is_visible():
                 page.get_by_text("Classroom tour").first.click()  # folded after each set-up
             page.get_by_role("radiogroup", name="Lesson").get_by_text(lesson.title, exact=True).click()
-            before = _run_id(page)
+            before = run_id(page)
             page.get_by_role("button", name="Set up this lesson").click()
-            _wait_next_run(page, before)
+            wait_next_run(page, before)
             _no_exception(page)
             wanted = LESSON_VERDICTS[lesson.key]
             if wanted is not None:
@@ -288,12 +214,12 @@ def test_class_path_every_lesson_and_an_upload(server, width, height, tmp_path):
             page.screenshot(path=str(ARTIFACTS / f"lesson_{lesson.key}_{width}.png"))
         stl = tmp_path / "part.stl"
         trimesh.creation.box(extents=(2.0, 1.0, 0.5)).export(stl)
-        before = _run_id(page)
+        before = run_id(page)
         page.get_by_text("Upload a file").click()
-        _wait_next_run(page, before)
-        before = _run_id(page)
+        wait_next_run(page, before)
+        before = run_id(page)
         page.locator("[data-testid='stFileUploaderDropzone'] input[type='file']").set_input_files(str(stl))
-        _wait_next_run(page, before)
+        wait_next_run(page, before)
         page.get_by_text("part", exact=False).first.wait_for()
         _no_exception(page)
         assert "arch=multiscale" in page.url, page.url  # an upload gets the flagship estimator
