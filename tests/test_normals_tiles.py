@@ -24,10 +24,10 @@ def test_tiles_equal_one_pass(dtype):
     torch.manual_seed(int(torch.randint(0, 10_000, ())))
     model = build_model("multiscale", "tensor_frames", layers=2, hidden="4x0n+2x1n+1x2n", ref_points=500)
     model = model.to(dtype).eval()
-    pos = box_and_ball(6000, dtype)
+    pos = box_and_ball(4000, dtype)
     with torch.no_grad():
         whole = model(pos)
-    tiles = tiled_normals(model, pos, tile=700)  # 9 tiles, each grown by 3 hops
+    tiles = tiled_normals(model, pos, tile=500)  # 8 tiles, each grown by 3 hops
     # float64: the same arithmetic up to summation order; float32: rounding of the search's distances
     # (float64 in the KD-tree) through the network, bounded by the frames' margins (eps^(2/3))
     atol = tol(dtype, ops=1e3) if dtype == torch.float64 else 1e-5

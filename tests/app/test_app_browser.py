@@ -190,7 +190,7 @@ def test_class_path_every_lesson_and_an_upload(server, width, height, tmp_path):
     from app.tour import LESSONS
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with browser_page(f"{server}/?n_points=600", width, height) as page:
+    with browser_page(f"{server}/?n_points=300", width, height) as page:
         for lesson in LESSONS:
             if not page.get_by_role("radiogroup", name="Lesson").is_visible():
                 page.get_by_text("Classroom tour").first.click()  # folded after each set-up
