@@ -49,8 +49,8 @@ COARSE_WIDTH = max(COARSE_K) + 1  # columns of the coarse neighbour table
 def strided_subsample(batch: Tensor, num_graphs: int, ref_points: int) -> Tensor:
     """Indices of every ``ceil(n_c / ref_points)``-th point of each cloud ``c`` (by position in the cloud).
 
-    >>> strided_subsample(torch.tensor([0, 0, 0, 0, 0, 1, 1]), 2, 2)
-    tensor([0, 2, 4, 5, 6])
+    >>> strided_subsample(torch.tensor([0, 0, 0, 0, 0, 1, 1]), 2, 2)  # steps 3 and 1
+    tensor([0, 3, 5, 6])
     """
     count = torch.bincount(batch, minlength=num_graphs)
     start = torch.cumsum(count, 0) - count

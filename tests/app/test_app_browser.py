@@ -164,6 +164,18 @@ def test_use_a_model_trained_in_the_page(server):
         _no_exception(page)
 
 
+def _settled_box(page, selector: str, what: str) -> dict:
+    """The bounding box of the first ``selector`` once it is drawn (a rerun may be replacing it right now)."""
+    for _ in range(100):
+        element = page.locator(selector).first
+        element.wait_for()
+        box = element.bounding_box()
+        if box is not None:
+            return box
+        page.wait_for_timeout(200)
+    raise AssertionError(f"{what}: {selector} never settled on the page")
+
+
 def _wait_verdict(page, starts: tuple, what: str, contains: str = "") -> None:
     """Wait (a rerun may still be drawing) until the verdict starts with one of ``starts`` and holds ``contains``."""
     try:
@@ -206,9 +218,7 @@ def test_class_path_every_lesson_and_an_upload(server, width, height, tmp_path):
                 _wait_verdict(page, ("",), lesson.key, contains="frames are the cause")
             if lesson.key == "messages":
                 page.get_by_text("as i reads it").first.wait_for()
-            plot = page.locator(".js-plotly-plot").first
-            plot.wait_for()
-            box = plot.bounding_box()
+            box = _settled_box(page, ".js-plotly-plot", lesson.key)
             assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, f"{lesson.key}: the views overflow {box}"
             assert box["y"] < height, f"{lesson.key}: the picture starts below the fold ({box['y']:.0f} px)"
             page.screenshot(path=str(ARTIFACTS / f"lesson_{lesson.key}_{width}.png"))
