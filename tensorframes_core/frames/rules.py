@@ -41,6 +41,7 @@ from tensorframes_core.frames.base import Frames
 from tensorframes_core.frames.repair import repair_axes, tolerances
 
 Tensor = torch.Tensor
+Local = Tuple[Tensor, Tensor]  # a weighted neighbourhood: rel (N, k, d), weight (N, k)
 
 RULES = ("construction", "local first moment", "local third moment", "centroid", "far field", "fallback")
 CONSTRUCTION, FALLBACK = 0, len(RULES) - 1

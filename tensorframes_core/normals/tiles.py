@@ -9,7 +9,6 @@ O(N) for the cloud plus O(tile) for the network, and the result is that of one p
 """
 from __future__ import annotations
 
-from typing import Optional
 
 import numpy as np
 import torch
