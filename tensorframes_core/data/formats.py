@@ -381,43 +381,12 @@ def _check_ply_header(data: bytes) -> None:
         )
 
 
-_PLY_TYPES = {"char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short": "i2", "int16": "i2",
-              "ushort": "u2", "uint16": "u2", "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
-              "float": "f4", "float32": "f4", "double": "f8", "float64": "f8"}
-
-
-def _read_point_ply(data: bytes):
-    """``(pos, normals, colours)`` of a binary PLY holding only vertices with scalar properties (a scan),
-    read straight from the bytes; None for anything else (meshes, ascii: trimesh reads those)."""
-    end = data.find(b"end_header", 0, 65536)
-    lines = data[:end].decode("ascii").splitlines()
-    fmt = next((line.split()[1] for line in lines if line.startswith("format ")), "")
-    elements = [line.split() for line in lines if line.startswith(("element ", "property "))]
-    if fmt not in ("binary_little_endian", "binary_big_endian") or not elements or elements[0][:2] != ["element", "vertex"]:
-        return None
-    props = elements[1:]
-    others = [e for e in props if e[0] == "element"]
-    if any(int(e[2]) > 0 for e in others) or any(p[1] == "list" for p in props if p[0] == "property"):
-        return None
-    order = "<" if fmt == "binary_little_endian" else ">"
-    vertex_props = [p for p in props[:len(props) if not others else props.index(others[0])]]
-    dtype = np.dtype([(p[2], order + _PLY_TYPES[p[1]]) for p in vertex_props])
-    start = end + len(b"end_header")
-    start += 2 if data[start:start + 2] == b"\r\n" else 1
-    rows = np.frombuffer(data, dtype=dtype, count=int(elements[0][2]), offset=start)
-    names = list(dtype.names)
-    return _named_columns(names, lambda i: rows[names[i]].astype(np.float64))
-
-
 def _load_mesh(data: bytes, ext: str, n_points: int | None, seed: int):
     """Points sampled on a mesh (or a faceless file's vertices) and their normals."""
     import trimesh
 
     if ext == ".ply":
         _check_ply_header(data)
-        points = _read_point_ply(data)
-        if points is not None:
-            return points
     geom = trimesh.load(io.BytesIO(data), file_type=ext[1:], process=False)
     if isinstance(geom, trimesh.Scene):
         if not geom.geometry:
