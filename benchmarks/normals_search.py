@@ -16,6 +16,7 @@ import torch
 
 from tensorframes_core.graph import knn_table
 from tensorframes_core.normals import jet_normals, neighbour_index, pca_normals
+from tensorframes_core.normals.search import kd_tree
 
 
 def timed(fn, repeats: int = 3):
@@ -40,15 +41,20 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=16)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print("| points | kNN torch, 1 thread | cKDTree, 1 thread | ratio | neighbour_index (all cores) | pca_normals "
-          "| jet_normals | Open3D estimate_normals |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| points | kNN torch, 1 thread | cKDTree, 1 thread | ratio | cKDTree build balanced / sliding midpoint "
+          "| cKDTree query in leaf order, 1 thread | neighbour_index (all cores) | pca_normals | jet_normals "
+          "| Open3D estimate_normals |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for n in (int(x) for x in args.points.split(",")):
         pos = torch.as_tensor(torus(n))
         t_torch, _ = timed(lambda: knn_table(pos, pos, args.k, exclude_self=True), 1)
         from scipy.spatial import cKDTree
         points = pos.double().numpy()
         t_tree1, _ = timed(lambda: cKDTree(points).query(points, args.k + 1, workers=1))
+        t_balanced, _ = timed(lambda: cKDTree(points))
+        t_sliding, tree = timed(lambda: kd_tree(points))
+        leaf_order = points[tree.indices]
+        t_leaf, _ = timed(lambda: tree.query(leaf_order, args.k + 1, workers=1))
         t_tree, index = timed(lambda: neighbour_index(pos, args.k))
         t_pca, _ = timed(lambda: pca_normals(pos, index))
         t_jet, _ = timed(lambda: jet_normals(pos, index), 1)
@@ -59,7 +65,8 @@ def main() -> None:
             o3d_cell = f"{t_o3d:.2f}"
         except ImportError:
             o3d_cell = "not installed"
-        print(f"| {n:,} | {t_torch:.2f} | {t_tree1:.2f} | {t_torch / t_tree1:.1f}x | {t_tree:.2f} | {t_pca:.2f} "
+        print(f"| {n:,} | {t_torch:.2f} | {t_tree1:.2f} | {t_torch / t_tree1:.1f}x "
+              f"| {t_balanced:.2f} / {t_sliding:.2f} | {t_leaf:.2f} | {t_tree:.2f} | {t_pca:.2f} "
               f"| {t_jet:.2f} | {o3d_cell} |", flush=True)
 
 

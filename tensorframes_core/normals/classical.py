@@ -5,6 +5,8 @@ the result equals one pass exactly.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
 from tensorframes_core.frames.eigen import symmetric_eig3
@@ -13,18 +15,18 @@ Tensor = torch.Tensor
 CHUNK = 65_536  # points per step
 
 
-def _neighbourhoods(pos: Tensor, index: Tensor, offset: int, start: int, stop: int) -> Tensor:
-    """``(M, k + 1, 3)`` float64 offsets of points ``offset + start .. offset + stop`` and their
-    neighbours (rows ``start .. stop`` of ``index``) from the point."""
-    centre = pos[offset + start:offset + stop].double()
-    return torch.cat([torch.zeros_like(centre)[:, None], pos[index[start:stop]].double() - centre[:, None]], 1)
+def _offsets(pos64: Tensor, index: Tensor, ids: Optional[Tensor], start: int, stop: int) -> Tensor:
+    """``(M, k, 3)`` float64 offsets of the neighbours in rows ``start .. stop`` of ``index`` from their
+    point (``ids[start:stop]``, or ``start .. stop`` when ``ids`` is None); ``pos64: (N, 3)`` float64."""
+    centre = pos64[start:stop] if ids is None else pos64[ids[start:stop]]
+    return pos64[index[start:stop]] - centre[:, None]
 
 
-def pca_normals(pos: Tensor, index: Tensor, offset: int = 0) -> Tensor:
+def pca_normals(pos: Tensor, index: Tensor, ids: Optional[Tensor] = None) -> Tensor:
     r"""Smallest-variance axis of each point's neighbourhood (the point and its neighbours ``index: (N, k)``),
     :math:`C_i = \sum_j (y_j - \bar y)(y_j - \bar y)^T`, as Open3D's ``estimate_normals``. ``pos: (N, 3)``
-    -> ``(N, 3)`` unit, in ``pos.dtype``; ``index`` may hold the rows of points ``offset ..`` only
-    (a block of a whole-scan search), giving their normals.
+    -> ``(N, 3)`` unit, in ``pos.dtype``; ``index: (M, k)`` may hold the rows of the points ``ids: (M,)``
+    only (a block of a whole-scan search), giving their ``(M, 3)`` normals.
 
     >>> pos = torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0.5, 0.5, 0]])
     >>> pca_normals(pos, torch.tensor([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2], [0, 1, 2]])).abs()
@@ -34,22 +36,25 @@ def pca_normals(pos: Tensor, index: Tensor, offset: int = 0) -> Tensor:
             [0., 0., 1.],
             [0., 0., 1.]])
     """
+    pos64, k = pos.double(), index.shape[1]
     out = torch.empty(index.shape[0], 3, dtype=torch.float64, device=pos.device)
     for start in range(0, index.shape[0], CHUNK):
         stop = min(start + CHUNK, index.shape[0])
-        y = _neighbourhoods(pos, index, offset, start, stop)
-        y = y - y.mean(1, keepdim=True)
-        out[start:stop] = symmetric_eig3(y.transpose(1, 2) @ y)[1][:, 0]
+        d = _offsets(pos64, index, ids, start, stop)
+        mean = d.sum(1) / (k + 1)  # the point itself sits at offset 0
+        y = d - mean[:, None]
+        covariance = y.transpose(1, 2) @ y + mean[:, :, None] * mean[:, None, :]
+        out[start:stop] = symmetric_eig3(covariance)[1][:, 0]
     return out.to(pos.dtype)
 
 
-def jet_normals(pos: Tensor, index: Tensor, offset: int = 0) -> Tensor:
+def jet_normals(pos: Tensor, index: Tensor, ids: Optional[Tensor] = None) -> Tensor:
     r"""Normals of a degree-2 jet: in each neighbourhood's PCA frame (origin at its centroid, axes
     ``t_1, t_2, n``), the least-squares quadric :math:`h(u, v) = c_0 + c_1 u + c_2 v + c_3 u^2 + c_4 uv +
     c_5 v^2` of the heights; the normal at the point's own ``(u_i, v_i)`` is
     :math:`n - h_u t_1 - h_v t_2`, normalised. Needs ``k >= 5`` neighbours (6 coefficients); otherwise,
     and where the fit is singular, the PCA normal. ``pos: (N, 3)``, ``index: (N, k)`` -> ``(N, 3)``
-    (``offset`` as in :func:`pca_normals`).
+    (``ids`` as in :func:`pca_normals`).
 
     >>> u, v = torch.meshgrid(torch.linspace(-1, 1, 7), torch.linspace(-1, 1, 7), indexing="ij")
     >>> pos = torch.stack([u.flatten(), v.flatten(), 0.3 * u.flatten() ** 2], 1).double()
@@ -60,11 +65,13 @@ def jet_normals(pos: Tensor, index: Tensor, offset: int = 0) -> Tensor:
     tensor([True, True])
     """
     if index.shape[1] < 5:
-        return pca_normals(pos, index, offset)
+        return pca_normals(pos, index, ids)
+    pos64 = pos.double()
     out = torch.empty(index.shape[0], 3, dtype=torch.float64, device=pos.device)
     for start in range(0, index.shape[0], CHUNK):
         stop = min(start + CHUNK, index.shape[0])
-        y = _neighbourhoods(pos, index, offset, start, stop)
+        d = _offsets(pos64, index, ids, start, stop)
+        y = torch.cat([torch.zeros_like(d[:, :1]), d], 1)  # row 0: the point itself
         y = y - y.mean(1, keepdim=True)
         axes = symmetric_eig3(y.transpose(1, 2) @ y)[1]  # rows n, t_2, t_1 (ascending variance)
         local = y @ axes.transpose(1, 2)  # (M, k + 1, 3): h, v, u

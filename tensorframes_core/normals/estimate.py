@@ -59,17 +59,17 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
     work = pos.detach().to(_device(device))
     index = None
     if method in ("pca", "jet"):
-        estimate = pca_normals if method == "pca" else jet_normals
-        parts, kept = [], []
-        blocks = neighbour_chunks(work, k or DEFAULT_K[method])  # one tree, bounded memory
+        estimate, k = (pca_normals if method == "pca" else jet_normals), k or DEFAULT_K[method]
+        normals = torch.empty(work.shape[0], 3, dtype=work.dtype, device=work.device)
+        if how == "consistent":
+            index = torch.empty(work.shape[0], k, dtype=torch.long, device=work.device)
+        blocks = neighbour_chunks(work, k)  # one tree, bounded memory
         total = -(-work.shape[0] // search.CHUNK)
-        for start, block in tqdm(blocks, total=total, desc=f"{method} normals", unit="block", disable=not progress,
-                                 leave=False):
-            parts.append(estimate(work, block, start))
-            if how == "consistent":
-                kept.append(block)
-        normals = torch.cat(parts)
-        index = torch.cat(kept) if kept else None
+        for ids, block in tqdm(blocks, total=total, desc=f"{method} normals", unit="block", disable=not progress,
+                               leave=False):
+            normals[ids] = estimate(work, block, ids)
+            if index is not None:
+                index[ids] = block
     else:
         normals = _model_normals(work, method, progress)
     if how == "consistent" and index is None:

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from tensorframes_core.frames.rules import cloud_context
 from tensorframes_core.models.base import CloudScope, NormalModel, normalise_clouds
 from tensorframes_core.models.multiscale import COARSE_WIDTH, strided_subsample, without_self
-from tensorframes_core.normals.search import query_others
+from tensorframes_core.normals.search import kd_tree, query_others
 
 Tensor = torch.Tensor
 
@@ -36,8 +36,6 @@ def can_tile(model: torch.nn.Module) -> bool:
 def tiled_normals(model: NormalModel, pos: Tensor, tile: int = TILE, progress: bool = False) -> Tensor:
     """``model``'s normals ``(N, 3)`` of one cloud ``pos: (N, 3)`` (CPU), ``tile`` points per call (see the
     module docstring); a progress bar over the tiles if ``progress``. ``ValueError`` if not :func:`can_tile`."""
-    from scipy.spatial import cKDTree
-
     if not can_tile(model):
         raise ValueError(f"{type(model).__name__} cannot run in tiles (unbounded receptive field or learned frames)")
     param = next(model.parameters())
@@ -46,12 +44,12 @@ def tiled_normals(model: NormalModel, pos: Tensor, tile: int = TILE, progress: b
     work = normalise_clouds(pos.detach().cpu().to(param.dtype), batch, 1)  # as one pass does
     context = cloud_context(work, batch)
     points = work.double().numpy()
-    tree = cKDTree(points)
+    tree = kd_tree(points)
     width = model.shared_k
     reference = None
     if hasattr(model, "coarse_table"):
         ref_ids = strided_subsample(batch, 1, model.ref_points)
-        reference = (work[ref_ids], ref_ids, cKDTree(points[ref_ids.numpy()]))
+        reference = (work[ref_ids], ref_ids, kd_tree(points[ref_ids.numpy()]))
     out = torch.empty(n, 3, dtype=pos.dtype)
     local = np.full(n, -1, dtype=np.int64)  # global -> tile index, reset after each tile
     order = tree.indices
