@@ -197,3 +197,15 @@ def test_transform_of_an_empty_batch():
     for reps in (TensorReps("2x0n+1x1n+1x2n+1x3p"), Irreps("1x0e+1x1o+1x2e")):
         out = reps.transform(torch.zeros(0, reps.dim), torch.eye(3).expand(0, 3, 3))
         assert out.shape == (0, reps.dim)
+
+
+@pytest.mark.parametrize("reps", [TensorReps("2x0n+3x1n+2x2n+1x1p"), Irreps("2x0e+1x1o+2x2e+1x1e")])
+def test_transform_shared_equals_broadcast_transform(reps):
+    """One matrix per entry for its G rows: the folded products equal G separate actions (reflections too)."""
+    gen = torch.Generator().manual_seed(int(torch.randint(0, 2**31, ())))
+    R = random_orthogonal(5, dtype=torch.float64, generator=gen)
+    x = torch.randn(5, 7, reps.dim, dtype=torch.float64, generator=gen)
+    expected = reps.transform(x, R[:, None])
+    assert torch.allclose(reps.transform_shared(x, R), expected, atol=1e-13, rtol=0)
+    with pytest.raises(ValueError, match="need x"):
+        reps.transform_shared(x[0], R)

@@ -5,8 +5,10 @@ import math
 from typing import Any, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from tensorframes_core.frames import as_matrices
 from tensorframes_core.frames.neighbours import envelope
 from tensorframes_core.graph import knn_table
 from tensorframes_core.models.base import NormalModel
@@ -18,6 +20,7 @@ Tensor = torch.Tensor
 
 
 SILU_FLOOR = 0.2785  # > -min SiLU (0.27846...): phi's outputs plus this are >= 0
+EDGE_BLOCK = 16_384  # edges per block of messages: a block's MLP activations stay in cache
 
 
 class FrameEdgeConv(TFMessagePassing):
@@ -38,6 +41,7 @@ class FrameEdgeConv(TFMessagePassing):
         super().__init__(local={"x": in_reps}, frame_transform=frame_transform, aggr="max")
         dim = as_reps(in_reps).dim
         self.phi = mlp([2 * dim + 3, out_dim, out_dim])
+        self.out_dim = out_dim
 
     def forward(self, x: Tensor, pos: Tensor, edge_index: Tensor, frames,
                 edge_weight: Optional[Tensor] = None, scale: Optional[Tensor] = None) -> Tensor:
@@ -45,14 +49,57 @@ class FrameEdgeConv(TFMessagePassing):
             edge_weight = torch.ones(edge_index.shape[1], dtype=x.dtype, device=x.device)
         if scale is None:
             scale = torch.ones(x.shape[0], dtype=x.dtype, device=x.device)
-        return self.propagate(edge_index, frames=frames, x=x, pos=pos, edge_weight=edge_weight, scale=scale[:, None])
+        # phi's first Linear on [h_i, h_j' - h_i, e] = (W_i - W_j) h_i + W_j h_j' + W_e e: the h_i part once per node
+        w_i, w_j, _ = self.phi[0].weight.split([x.shape[-1], x.shape[-1], pos.shape[-1]], dim=1)
+        receiver = F.linear(x, w_i - w_j, self.phi[0].bias)
+        degree = regular_degree(edge_index, x.shape[0])
+        if degree is None:
+            return self.propagate(edge_index, frames=frames, x=x, receiver=receiver, pos=pos, edge_weight=edge_weight,
+                                  scale=scale[:, None])
+        senders, weights = edge_index[0].view(-1, degree), edge_weight.view(-1, degree)
+        return self._by_receiver(x, pos, senders, weights, receiver, scale, as_matrices(frames).to(x.dtype))
 
-    def message(self, x_i: Tensor, x_j: Tensor, edge_vec: Tensor, edge_weight: Tensor, scale_i: Tensor) -> Tensor:
-        edge = torch.cat([x_i, x_j - x_i, edge_vec / scale_i], dim=-1)
-        return edge_weight[:, None] * (self.phi(edge) + SILU_FLOOR)
+    def _by_receiver(self, x: Tensor, pos: Tensor, senders: Tensor, weights: Tensor, receiver: Tensor,
+                     scale: Tensor, R: Tensor) -> Tensor:
+        """What ``propagate`` gives when node ``i`` receives from exactly ``senders[i]`` (``(N, k)``, weights
+        ``(N, k)``): blocks of receivers, each block's messages built in cache, the senders' features
+        taken to the global frame once and turned by each receiver's frame for all its ``k`` messages
+        at once (``rho(R_i) rho(R_j)^T h_j = rho(R_i R_j^T) h_j``; ``reps.transform_shared``)."""
+        reps, turn = self.frame_spec.local["x"], self.frame_spec.frame_transform
+        sent = to_global(x, reps, R) if turn else x
+        out = x.new_empty(x.shape[0], self.out_dim)
+        step = max(1, EDGE_BLOCK // max(senders.shape[1], 1))
+        for start in range(0, x.shape[0], step):
+            rows = slice(start, start + step)
+            x_j = reps.transform_shared(sent[senders[rows]], R[rows]) if turn else sent[senders[rows]]
+            edge_vec = (pos[senders[rows]] - pos[rows, None]) @ R[rows].transpose(1, 2)  # R_i (x_j - x_i)
+            messages = self.message(x_j, receiver[rows, None], edge_vec, weights[rows], scale[rows, None, None])
+            out[rows] = messages.amax(1)
+        return self.update(out)
+
+    def message(self, x_j: Tensor, receiver_i: Tensor, edge_vec: Tensor, edge_weight: Tensor,
+                scale_i: Tensor) -> Tensor:
+        _, w_j, w_e = self.phi[0].weight.split([x_j.shape[-1], x_j.shape[-1], edge_vec.shape[-1]], dim=1)
+        first = F.linear(x_j, w_j).add_(receiver_i).add_(F.linear(edge_vec / scale_i, w_e))
+        weight = edge_weight[..., None]
+        return torch.addcmul(SILU_FLOOR * weight, weight, self.phi[1:](first))  # w (phi + c)
 
     def update(self, aggr_out: Tensor) -> Tensor:
         return aggr_out - SILU_FLOOR
+
+
+def regular_degree(edge_index: Tensor, n: int) -> Optional[int]:
+    """``k`` when the edges ``(2, E)`` are listed receiver by receiver, exactly ``k`` to each of the ``n``
+    nodes (``edge_index[1] = 0, ..., 0, 1, ...``), as kNN tables give them; else None.
+
+    >>> regular_degree(torch.tensor([[1, 2, 0, 2], [0, 0, 1, 1]]), 2), regular_degree(torch.tensor([[1], [0]]), 2)
+    (2, None)
+    """
+    count = edge_index.shape[1]
+    if n == 0 or count == 0 or count % n:
+        return None
+    k = count // n
+    return k if bool((edge_index[1].view(n, k) == torch.arange(n, device=edge_index.device)[:, None]).all()) else None
 
 
 def knn_in_pool(space: Tensor, pool: Tensor, k: int) -> Tuple[Tensor, Tensor]:
@@ -81,14 +128,20 @@ def knn_smooth(space: Tensor, k: int, batch: Tensor) -> Tuple[Tensor, Tensor]:
     return smooth_edges(*knn_table(space, space, k + 1, batch, batch), k)
 
 
-def smooth_edges(index: Tensor, dist: Tensor, k: int) -> Tuple[Tensor, Tensor]:
+def smooth_edges(index: Tensor, dist: Tensor, k: int, pad: bool = False) -> Tuple[Tensor, Tensor]:
     """Edges ``(2, E)`` from a ``knn_table`` ``(index, dist)`` of ``>= k + 1`` columns to each row's first
-    ``k``, weighted by the envelope of the distance over the (k+1)-th's (1 where there is none)."""
+    ``k``, weighted by the envelope of the distance over the (k+1)-th's (1 where there is none).
+    Missing neighbours (``-1``) are left out, or with ``pad`` kept as edges from the row itself with
+    weight 0 (they send nothing to a max of non-negative messages): then every node receives exactly
+    ``k`` edges, listed node by node (:func:`regular_degree`)."""
     cut = torch.where(index[:, k:k + 1] >= 0, dist[:, k:k + 1], math.inf)
     weight = torch.where(torch.isfinite(cut), envelope(dist[:, :k] / cut.clamp_min(torch.finfo(dist.dtype).tiny)),
                          torch.ones_like(dist[:, :k]))
     keep = index[:, :k] >= 0
     targets = torch.arange(index.shape[0], device=index.device)[:, None].expand(-1, k)
+    if pad:
+        return (torch.stack([torch.where(keep, index[:, :k], targets).flatten(), targets.flatten()]),
+                torch.where(keep, weight, 0.0).flatten())
     return torch.stack([index[:, :k][keep], targets[keep]]), weight[keep]
 
 

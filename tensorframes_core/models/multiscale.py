@@ -44,6 +44,7 @@ FINE_K = (8, 16)  # searched in the whole cloud
 COARSE_K = (32, 64)  # searched in the ref_points subsample
 SCALES = len(FINE_K) + len(COARSE_K)
 COARSE_WIDTH = max(COARSE_K) + 1  # columns of the coarse neighbour table
+ROW_BLOCK = 4096  # points per block of moments: a block's (n, 64, 3) neighbourhoods stay in cache
 
 
 def strided_subsample(batch: Tensor, num_graphs: int, ref_points: int) -> Tensor:
@@ -83,10 +84,20 @@ def neighbourhood_moments(query: Tensor, ref: Tensor, index: Tensor, dist: Tenso
 def without_self(index: Tensor, dist: Tensor, ids: Tensor, ref_ids: Tensor, width: int) -> Tuple[Tensor, Tensor]:
     """A neighbour table ``(N, width + 1)`` into a reference set with each query point itself moved out:
     ``ids: (N,)`` the queries' and ``ref_ids: (M,)`` the references' ids in the whole cloud; returns the
-    first ``width`` columns of what is left."""
-    is_self = (index >= 0) & (ref_ids[index.clamp_min(0)] == ids[:, None])
+    first ``width`` columns of what is left (only the rows of reference points can hold themselves).
+
+    >>> without_self(torch.tensor([[0, 1, 2], [1, 0, 2]]), torch.tensor([[0.0, 1, 2], [1, 2, 3]]),
+    ...              torch.tensor([5, 9]), torch.tensor([5, 7, 8]), 2)[0]
+    tensor([[1, 2],
+            [1, 0]])
+    """
+    rows = torch.isin(ids, ref_ids).nonzero()[:, 0]
+    own_index, own_dist = index[rows], dist[rows]
+    is_self = (own_index >= 0) & (ref_ids[own_index.clamp_min(0)] == ids[rows, None])
     order = torch.sort(is_self.to(torch.uint8), dim=1, stable=True).indices[:, :width]  # self moves last
-    return index.gather(1, order), dist.gather(1, order)
+    index, dist = index[:, :width].clone(), dist[:, :width].clone()
+    index[rows], dist[rows] = own_index.gather(1, order), own_dist.gather(1, order)
+    return index, dist
 
 
 class MultiScale(NormalModel):
@@ -121,14 +132,26 @@ class MultiScale(NormalModel):
                 ref, coarse_index, coarse_dist = self.coarse_table(work, batch)
             else:
                 ref, coarse_index, coarse_dist = scope.coarse
-            fine = [(work, table[0], table[1].to(work.dtype), k) for k in FINE_K]
-            coarse = [(ref.to(work.dtype), coarse_index, coarse_dist.to(work.dtype), k) for k in COARSE_K]
-            moments = [neighbourhood_moments(work, *args) for args in fine + coarse]
-            ref = self._reference_length(table, work)
-            sizes = torch.stack([torch.log(cut / ref) for _, _, cut in moments], dim=1)
-            offsets = torch.cat([mean / cut[:, None] for _, mean, cut in moments], dim=1)
-            spreads = torch.cat([(cov / cut.square()[:, None, None]).flatten(1) for cov, _, cut in moments], dim=1)
-            return torch.cat([sizes, offsets, spreads], dim=1).to(pos.dtype)
+            ref, ref_length = ref.to(work.dtype), self._reference_length(table, work)
+            blocks = [work.new_zeros(0, self.in_reps.dim)]
+            for start in range(0, work.shape[0], ROW_BLOCK):
+                rows = slice(start, start + ROW_BLOCK)
+                fine = (table[0][rows], table[1][rows].to(work.dtype))
+                coarse = (coarse_index[rows], coarse_dist[rows].to(work.dtype))
+                blocks.append(self._inputs(work[rows], work, ref, fine, coarse, ref_length[rows]))
+            return torch.cat(blocks).to(pos.dtype)
+
+    @staticmethod
+    def _inputs(query: Tensor, fine_ref: Tensor, coarse_ref: Tensor, fine: Tuple[Tensor, Tensor],
+                coarse: Tuple[Tensor, Tensor], ref_length: Tensor) -> Tensor:
+        """The inputs ``(n, 52)`` of a block of points ``query: (n, 3)`` from their rows of the fine and
+        coarse neighbour tables (into ``fine_ref``, ``coarse_ref``) and their ``r_ref: (n,)``."""
+        moments = [neighbourhood_moments(query, fine_ref, *fine, k) for k in FINE_K]
+        moments += [neighbourhood_moments(query, coarse_ref, *coarse, k) for k in COARSE_K]
+        sizes = torch.stack([torch.log(cut / ref_length) for _, _, cut in moments], dim=1)
+        offsets = torch.cat([mean / cut[:, None] for _, mean, cut in moments], dim=1)
+        spreads = torch.cat([(cov / cut.square()[:, None, None]).flatten(1) for cov, _, cut in moments], dim=1)
+        return torch.cat([sizes, offsets, spreads], dim=1)
 
     def coarse_table(self, pos: Tensor, batch: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """The coarse scales' reference points ``pos[sub]`` (:func:`strided_subsample`) and each point's
@@ -147,12 +170,12 @@ class MultiScale(NormalModel):
 
     def body(self, x: Tensor, pos: Tensor, batch: Tensor, frames: Tensor, num_graphs: int,
              table=None) -> Tuple[Tensor, Tensor]:
-        edge_index, weight = smooth_edges(table[0], table[1].to(pos.dtype), self.k)
+        edge_index, weight = smooth_edges(table[0], table[1].to(pos.dtype), self.k, pad=True)  # k per node
         scale = self._reference_length(table, pos)
         h, outs = x, [x]
         for conv in self.convs:
             h = conv(h, pos, edge_index, frames=frames, edge_weight=weight, scale=scale)
             outs.append(h)
-        return self.fuse(torch.cat(outs, dim=-1)), edge_index
+        return self.fuse(torch.cat(outs, dim=-1)), edge_index[:, edge_index[0] != edge_index[1]]  # padding out
 
 

@@ -21,7 +21,7 @@ from tensorframes_core.normals.search import kd_tree, query_others
 
 Tensor = torch.Tensor
 
-TILE = 32_768  # points whose outputs one model call returns
+TILE = 131_072  # points whose outputs one model call returns
 
 
 def can_tile(model: torch.nn.Module) -> bool:
@@ -53,10 +53,12 @@ def tiled_normals(model: NormalModel, pos: Tensor, tile: int = TILE, progress: b
     out = torch.empty(n, 3, dtype=pos.dtype)
     local = np.full(n, -1, dtype=np.int64)  # global -> tile index, reset after each tile
     order = tree.indices
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
     starts = range(0, n, tile)
     for start in tqdm(starts, total=len(starts), desc="model normals", unit="tile", disable=not progress, leave=False):
         ids = order[start:start + tile]
-        grown, rows, dists = _grow(tree, points, ids, width, model.receptive_hops, local)
+        grown, rows, dists = _grow(tree, points, ids, width, model.receptive_hops, local, rank)
         index = torch.from_numpy(np.where(rows >= 0, local[rows.clip(0)], -1))
         dist = torch.from_numpy(np.where(index.numpy() >= 0, dists, np.inf))
         coarse = None
@@ -73,9 +75,10 @@ def tiled_normals(model: NormalModel, pos: Tensor, tile: int = TILE, progress: b
     return out.to(pos.device)
 
 
-def _grow(tree, points: np.ndarray, ids: np.ndarray, width: int, hops: int, local: np.ndarray):
-    """The tile ``ids`` grown by ``hops`` hops of ``width`` nearest others (tile first), their neighbour
-    rows and distances ``(M, width)``; sets ``local[grown] = 0 .. M - 1``."""
+def _grow(tree, points: np.ndarray, ids: np.ndarray, width: int, hops: int, local: np.ndarray, rank: np.ndarray):
+    """The tile ``ids`` grown by ``hops`` hops of ``width`` nearest others (tile first, each hop in the
+    tree's leaf order ``rank``: coherent queries), their neighbour rows and distances ``(M, width)``;
+    sets ``local[grown] = 0 .. M - 1``."""
     grown, rows, dists = [ids], [], []
     local[ids] = np.arange(len(ids))
     frontier = ids
@@ -87,6 +90,7 @@ def _grow(tree, points: np.ndarray, ids: np.ndarray, width: int, hops: int, loca
             break
         new = np.unique(index)
         new = new[local[new] < 0]
+        new = new[np.argsort(rank[new])]
         local[new] = np.arange(len(new)) + sum(len(g) for g in grown)
         grown.append(new)
         frontier = new

@@ -95,6 +95,29 @@ class Reps:
             return out[0]  # already a fresh tensor
         return torch.cat(out, dim=-1)  # also copies a lone run of scalars: never alias the input
 
+    def transform_shared(self, x: Tensor, R: Tensor) -> Tensor:
+        """``rho(R_b) x_{b,g}`` for ``x: (B, G, dim)`` and ``R: (B, d, d)``: one matrix for the ``G`` rows of
+        each entry (a receiver's ``G`` incoming messages). Equals ``transform(x, R[:, None])``, with the
+        ``G`` rows folded into the multiplicities: one ``(B, G * mul, ...)`` product per run of terms
+        instead of ``B * G`` small ones.
+        """
+        self._check_matrix(R)
+        if x.dim() != 3 or x.shape[-1] != self.dim or R.dim() != 3 or x.shape[0] != R.shape[0]:
+            raise ValueError(f"need x: (B, G, {self.dim}) and R: (B, d, d), got {tuple(x.shape)} and {tuple(R.shape)}")
+        batch, group = x.shape[:2]
+        ctx = self._blocks(R)
+        det = fast_det(R)[:, None, None] if self.has_pseudo else None
+        out: List[Tensor] = []
+        for order, pseudo, start, stop in self._run_table:
+            part = x[..., start:stop]
+            if order > 0:
+                width = group * (stop - start)
+                part = self._act(part.reshape(batch, width), order, ctx).reshape(batch, group, stop - start)
+            if pseudo:
+                part = part * det
+            out.append(part)
+        return torch.cat(out, dim=-1)
+
     def _make_runs(self) -> Tuple[Tuple[int, bool, int, int], ...]:
         """``(order, pseudo, start, stop)`` of maximal runs of consecutive terms of the same kind."""
         runs: List[List] = []

@@ -7,7 +7,8 @@ from tensorframes_core.equivariance import random_orthogonal
 from tensorframes_core.graph import knn, knn_graph, knn_table
 from tensorframes_core.models import build_model
 from tensorframes_core.models.base import normalise_clouds, unit_vectors
-from tensorframes_core.models.dgcnn import knn_in_pool, knn_smooth
+from tensorframes_core.models import dgcnn
+from tensorframes_core.models.dgcnn import FrameEdgeConv, knn_in_pool, knn_smooth, regular_degree, smooth_edges
 from tensorframes_core.models.pointnet2 import FrameInterpolation, nearest_to_origin
 from tensorframes_core.nn import to_local
 
@@ -104,3 +105,39 @@ def test_dgcnn_global_search_option_is_equivariant_too():
     model = build_model("dgcnn", "tensor_frames", knn_pool=0, hidden="4x0n+2x1n", layers=2, k=8).double().eval()
     assert_equivariant(lambda p: model(Data(pos=p)), surface_cloud(48), trials=4, atol=1e-8,
                        generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("frame_transform", [True, False])
+def test_frame_edge_conv_by_receiver_equals_propagate(frame_transform, monkeypatch):
+    """Every node k senders, listed node by node: the receiver-block path (several blocks here) gives what
+    PyG's propagate gives for the same edges in another order, in float64, with reflected frames."""
+    monkeypatch.setattr(dgcnn, "EDGE_BLOCK", 40)
+    gen = torch.Generator().manual_seed(int(torch.randint(0, 2**31, ())))
+    n, k = 90, 6
+    conv = FrameEdgeConv("2x0n+2x1n+1x2n", 8, frame_transform).double()
+    x = torch.randn(n, 2 + 6 + 9, dtype=DT, generator=gen)
+    pos = torch.randn(n, 3, dtype=DT, generator=gen)
+    R = random_orthogonal(n, dtype=DT, generator=gen)
+    senders = torch.randint(0, n, (n, k), generator=gen)
+    edge_index = torch.stack([senders.flatten(), torch.arange(n).repeat_interleave(k)])
+    weight = torch.rand(n * k, dtype=DT, generator=gen)
+    scale = torch.rand(n, dtype=DT, generator=gen) + 0.5
+    shuffled = torch.randperm(n * k, generator=gen)
+    assert regular_degree(edge_index, n) == k and regular_degree(edge_index[:, shuffled], n) is None
+    fast = conv(x, pos, edge_index, R, weight, scale)
+    slow = conv(x, pos, edge_index[:, shuffled], R, weight[shuffled], scale)
+    torch.testing.assert_close(fast, slow, atol=1e-12, rtol=0)
+
+
+def test_padded_smooth_edges_send_nothing():
+    """Missing neighbours padded as weight-0 self edges: k edges per node, the same layer output."""
+    pos = surface_cloud(40, 3)
+    index, dist = knn_table(pos, pos, 9, exclude_self=True)
+    index[:5, 4:] = -1  # five rows with missing neighbours, as at a tile's border
+    dense, dense_weight = smooth_edges(index, dist, 8, pad=True)
+    sparse, sparse_weight = smooth_edges(index, dist, 8)
+    assert regular_degree(dense, 40) == 8 and regular_degree(sparse, 40) is None
+    conv = FrameEdgeConv("1x0n+1x1n", 4).double()
+    x, R = torch.randn(40, 4, dtype=DT), random_orthogonal(40, dtype=DT)
+    torch.testing.assert_close(conv(x, pos, dense, R, dense_weight), conv(x, pos, sparse, R, sparse_weight),
+                               atol=1e-12, rtol=0)
