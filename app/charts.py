@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 FLOOR = 1e-9  # zero errors are drawn here on the log axis
 PALETTE = ("#1565c0", "#64b5f6", "#c62828", "#ef9a9a", "#2e7d32", "#a5d6a7")
-LAYOUT = {"template": "plotly_white", "font": {"size": 15}, "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+LAYOUT = {"font": {"size": 15}, "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
           "legend": {"orientation": "h", "y": -0.25}}
 
 

@@ -83,14 +83,15 @@ def wait_next_run(page, before: int) -> None:
 
 
 @contextlib.contextmanager
-def browser_page(url: str, width: int, height: int):
-    """A fresh chromium page at ``url`` once the app's sentinel is there; the browser closes afterwards."""
+def browser_page(url: str, width: int, height: int, color_scheme: str = "light"):
+    """A fresh chromium page at ``url`` once the app's sentinel is there, its system colour preference
+    ``color_scheme`` ("light" or "dark": the app's theme follows it); the browser closes afterwards."""
     from playwright import sync_api
 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
+            page = browser.new_page(viewport={"width": width, "height": height}, color_scheme=color_scheme)
             page.set_default_timeout(RUN_TIMEOUT_MS)  # a busy machine: clicks may wait for a slow rerun
             page.goto(url)
             page.wait_for_selector("#tfe-ready", state="attached", timeout=START_TIMEOUT_MS)

@@ -76,11 +76,14 @@ def model_caption(loaded: LoadedModel, s: Settings) -> str:
 
 
 PAGE_STYLE = """<style>
+[data-testid="stHeader"] {background: transparent; pointer-events: none;}
+[data-testid="stHeader"] * {pointer-events: auto;}
 [data-testid="stMainBlockContainer"] {padding-top: 1.5rem;}
 [data-testid="stMainBlockContainer"] h1 {padding-top: 0; font-size: clamp(1.6rem, 3vw, 2.6rem);}
 [data-testid="stMetricValue"] {font-size: clamp(1.15rem, 2.3vw, 2.25rem);}
 [data-testid="stMetricValue"] div {overflow: visible; white-space: normal;}
-</style>"""  # room for the picture on a projector (1024 x 768): less padding, numbers that shrink, never cut
+</style>"""  # room for the picture on a projector (1024 x 768): less padding (the title shows through
+# Streamlit's transparent toolbar strip, whose menu stays clickable), numbers that shrink, never cut
 
 
 def page_style() -> None:
@@ -129,10 +132,16 @@ def views(scene: Scene, s: Settings) -> None:
             st.warning(f"The pyvista renderer did not work here ({exc}). Showing the interactive plotly view "
                        "instead.", icon=":material/image:")
     render.keep_camera()
-    st.plotly_chart(render.plotly_figure(scene), key=VIEW_KEY, config={"displaylogo": False})
+    st.plotly_chart(render.plotly_figure(scene, dark=dark_theme()), key=VIEW_KEY, config={"displaylogo": False})
     if len(scene.views) > 1:
         st.caption("Drag to rotate, scroll to zoom. The two cameras are linked, and your camera is kept "
                    "when you change settings.")
+
+
+def dark_theme() -> bool:
+    """Whether the page shows Streamlit's dark theme (the browser's preference, or the user's pick in
+    the settings menu; the light theme when it cannot be told)."""
+    return getattr(st.context.theme, "type", None) == "dark"
 
 
 def message_panel(res: Results, s: Settings) -> None:
@@ -144,7 +153,7 @@ def message_panel(res: Results, s: Settings) -> None:
     st.subheader(f"Message from neighbour j = {msg.sender} to node i = {msg.receiver}")
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(render.plotly_figure(close_up, height=430), key="tfe-neighbourhood",
+        st.plotly_chart(render.plotly_figure(close_up, height=430, dark=dark_theme()), key="tfe-neighbourhood",
                         config={"displaylogo": False})
     with right:
         rows = {"j's vector in j's frame (sent)": msg.sent, "as i uses it, in i's frame (received)": msg.received,

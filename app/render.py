@@ -96,8 +96,13 @@ def _segments(origins: np.ndarray, vectors: np.ndarray, heads: bool = False) -> 
     return pts[:, 0], pts[:, 1], pts[:, 2]
 
 
-def plotly_figure(scene: Scene, height: int = 640) -> go.Figure:
-    """One 3D subplot per view, the same initial camera, legend entries shared between views."""
+ON_DARK = {"#212121": "#eeeeee", "#000000": "#ffffff"}  # the scene's near-black inks, on a dark page
+
+
+def plotly_figure(scene: Scene, height: int = 640, dark: bool = False) -> go.Figure:
+    """One 3D subplot per view, the same initial camera, legend entries shared between views. The
+    background is the page's (light or dark theme); ``dark`` turns the scene's black inks white."""
+    ink = (lambda color: ON_DARK.get(color, color)) if dark else (lambda color: color)
     n = len(scene.views)
     fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n],
                         subplot_titles=[v.title for v in scene.views], horizontal_spacing=0.01)
@@ -105,7 +110,7 @@ def plotly_figure(scene: Scene, height: int = 640) -> go.Figure:
     bar_done = False
     for col, view in enumerate(scene.views, start=1):
         for layer in view.points:
-            marker = {"size": layer.size, "color": layer.color}
+            marker = {"size": layer.size, "color": ink(layer.color)}
             if layer.values is not None:
                 marker = {"size": layer.size, "color": layer.values, "colorscale": ERROR_SCALE, "cmin": 0,
                           "cmax": layer.cmax, "showscale": not bar_done,
@@ -121,11 +126,11 @@ def plotly_figure(scene: Scene, height: int = 640) -> go.Figure:
                 continue
             x, y, z = _segments(layer.origins, layer.vectors, heads=layer.heads)
             fig.add_trace(go.Scatter3d(
-                x=x, y=y, z=z, mode="lines", line={"color": layer.color, "width": layer.width},
+                x=x, y=y, z=z, mode="lines", line={"color": ink(layer.color), "width": layer.width},
                 name=layer.name, legendgroup=layer.name, showlegend=layer.name not in seen, hoverinfo="skip"),
                 row=1, col=col)
             seen.add(layer.name)
-    axis = {"showbackground": False, "showgrid": True, "gridcolor": "#e0e0e0", "zeroline": False,
+    axis = {"showbackground": False, "showgrid": True, "gridcolor": "rgba(128, 128, 128, 0.3)", "zeroline": False,
             "showticklabels": False, "title": {"text": ""}}
     for k in range(1, n + 1):
         fig.update_layout({f"scene{'' if k == 1 else k}": {
@@ -134,7 +139,7 @@ def plotly_figure(scene: Scene, height: int = 640) -> go.Figure:
     fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 30, "b": 0}, uirevision=UIREVISION,
                       legend={"orientation": "h", "y": -0.02, "x": 0.5, "xanchor": "center",
                               "font": {"size": 14}},
-                      font={"size": 15}, paper_bgcolor="white")
+                      font={"size": 15})
     return fig
 
 

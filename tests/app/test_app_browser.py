@@ -242,3 +242,20 @@ def test_class_path_every_lesson_and_an_upload(server, width, height, tmp_path):
         assert "arch=multiscale" in page.url, page.url  # an upload gets the flagship estimator
         _wait_verdict(page, ("Equivariant",), "upload")
         page.screenshot(path=str(ARTIFACTS / f"upload_{width}.png"))
+
+
+def test_dark_theme_follows_the_browser_and_the_title_shows(server):
+    """A browser that prefers dark gets the dark theme, the 3D view on the page's background, and the
+    title above the fold and not under Streamlit's toolbar strip."""
+    with browser_page(f"{server}/?n_points=300", 1280, 800, color_scheme="dark") as page:
+        page.wait_for_selector(".js-plotly-plot", timeout=RUN_TIMEOUT_MS)
+        rgb = page.evaluate("() => getComputedStyle(document.querySelector('[data-testid=stApp]')).backgroundColor")
+        assert sum(int(c) for c in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3]) < 3 * 60, rgb
+        paper = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.paper_bgcolor")
+        assert paper != "#fff" and "255, 255, 255" not in paper, paper
+        title = page.locator("h1").first
+        assert title.is_visible() and title.bounding_box()["y"] >= 0
+        header = page.evaluate("() => { const h = document.querySelector('[data-testid=stHeader]');"
+                               " return [getComputedStyle(h).backgroundColor, h.getBoundingClientRect().bottom]; }")
+        assert header[0] == "rgba(0, 0, 0, 0)" or title.bounding_box()["y"] >= header[1], header
+        page.screenshot(path=str(ARTIFACTS / "explorer_dark.png"))
