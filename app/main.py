@@ -68,8 +68,8 @@ with step("running the model"):
 if results is not None:
     with step("showing the equivariance numbers"):
         panels.equivariance(results, loaded, settings)
-tab_views, tab_charts, tab_layer, tab_train, tab_export = st.tabs(
-    ["3D views", "Charts", "Any PyG layer", "Train a model", "Export"])
+tab_views, tab_charts, tab_side, tab_layer, tab_train, tab_export = st.tabs(
+    ["3D views", "Charts", "Side by side", "Any PyG layer", "Train a model", "Export"])
 with tab_views:
     if results is not None:
         with step("drawing the 3D views"):
@@ -82,6 +82,10 @@ with tab_charts:
     if results is not None:
         with step("computing the charts"):
             sections.charts_tab(results, loaded, settings, cloud)
+with tab_side:
+    if results is not None:
+        with step("running the second model"):
+            sections.side_by_side_tab(results, loaded, settings, cloud)
 with tab_layer:
     if cloud is not None:
         with step("testing the layer"):

@@ -63,6 +63,13 @@ def verdict(res: Results, identity: bool) -> tuple[str, str]:
                        "this model sees the orientation of the object.")
 
 
+def verdict_html(res: Results, identity: bool) -> str:
+    """The verdict of :func:`verdict` as a coloured box (``data-tfe='verdict'``)."""
+    colour, sentence = verdict(res, identity)
+    return (f"<div data-tfe='verdict' style='font-size:clamp(1rem,1.7vw,1.35rem);line-height:1.4;padding:0.6rem 1rem;"
+            f"border-radius:0.5rem;border-left:0.4rem solid {colour};background:{colour}14'>{sentence}</div>")
+
+
 def model_caption(loaded: LoadedModel, s: Settings) -> str:
     frames = f", {s.frames} frames" if s.mode in ("scalar_frames", "tensor_frames") and s.arch != "pca" else ""
     mode = "" if s.arch == "pca" else f" · {MODE_LABELS[s.mode]}{frames}"
@@ -93,12 +100,9 @@ def page_style() -> None:
 
 def equivariance(res: Results, loaded: LoadedModel, s: Settings) -> None:
     """The headline: the relative error in big type, a verdict, and a few supporting numbers."""
-    colour, sentence = verdict(res, s.is_identity)
     left, right = st.columns([2, 3], vertical_alignment="center")
     left.metric("Equivariance error  ‖f(g·x) − g·f(x)‖ / ‖f(x)‖", sci(res.eq_error))
-    right.markdown(f"<div data-tfe='verdict' style='font-size:clamp(1rem,1.7vw,1.35rem);line-height:1.4;padding:0.6rem 1rem;border-radius:0.5rem;"
-                   f"border-left:0.4rem solid {colour};background:{colour}14'>{sentence}</div>",
-                   unsafe_allow_html=True)
+    right.markdown(verdict_html(res, s.is_identity), unsafe_allow_html=True)
     cols = st.columns(4)
     if res.err_deg is not None:
         cols[0].metric("Mean angle error on x", degrees(float(res.err_deg.mean())))

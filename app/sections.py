@@ -1,4 +1,4 @@
-"""The tour, and the Charts / Train / Export tabs."""
+"""The tour, and the Charts / Side by side / Train / Export tabs."""
 from __future__ import annotations
 
 import uuid
@@ -7,7 +7,7 @@ import streamlit as st
 
 from tensorframes_core.models import ARCHS, FRAMES, MODES
 
-from app import charts, controls, export, panels, pipeline, render
+from app import charts, controls, export, panels, pipeline, render, scene
 from app.pipeline import Cloud, LoadedModel, Results
 from app.scene import Scene
 from app.settings import ARCH_LABELS, MODE_LABELS, Settings
@@ -44,6 +44,17 @@ def tour() -> None:
 
 
 # ----------------------------------------------------------------------------- charts
+def counterpart(s: Settings) -> tuple[str, str]:
+    """``(arch, mode)`` to set beside the chosen model: the same network without frames, or with tensor
+    frames if a plain (or augmented) network is chosen; GCN for PCA."""
+    arch = s.arch if s.arch != "pca" else "gcn"
+    return arch, "tensor_frames" if s.mode in ("baseline", "augment") and s.arch != "pca" else "baseline"
+
+
+def model_label(loaded: LoadedModel, s: Settings) -> str:
+    return f"{ARCH_LABELS[s.arch]} · {MODE_LABELS[s.mode]}" if loaded.status != "trained here" else s.weights
+
+
 def charts_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Cloud) -> None:
     """Orbit sweep and angle-error histograms for this model vs the baseline (computed on request)."""
     if not st.toggle("Compute the comparison charts (runs the baseline and a sweep of rotations; cached afterwards)",
@@ -52,13 +63,11 @@ def charts_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Cloud) -> 
                    "and without the mirror, for the chosen model and for the same architecture in the other "
                    "setting: without frames, or with tensor frames if you chose a plain network.")
         return
-    arch = s.arch if s.arch != "pca" else "gcn"
-    other_mode = "tensor_frames" if s.mode in ("baseline", "augment") and s.arch != "pca" else "baseline"
+    arch, other_mode = counterpart(s)
     baseline = pipeline.shared_model(arch, other_mode, s.frames)
     by_axis = s.rot_mode == "axis + angle"
     axis = s.axis if by_axis else "z"
-    ours = f"{ARCH_LABELS[s.arch]} · {MODE_LABELS[s.mode]}" if loaded.status != "trained here" else s.weights
-    base = f"{ARCH_LABELS[arch]} · {MODE_LABELS[other_mode]}"
+    ours, base = model_label(loaded, s), f"{ARCH_LABELS[arch]} · {MODE_LABELS[other_mode]}"
     with st.spinner("Sweeping rotations…"):
         curves = {}
         for label, model in ((ours, loaded), (base, baseline)):
@@ -78,6 +87,36 @@ def charts_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Cloud) -> 
     st.plotly_chart(hist, key="tfe-hist")
     st.download_button("Download this chart (HTML)", lambda: export.figure_html(hist), "angle_errors.html",
                        "text/html", key="dl-hist")
+
+
+# ----------------------------------------------------------------------------- side by side
+def side_by_side_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Cloud) -> None:
+    """Two models on the same cloud and the same g, each with its own verdict and view (on request)."""
+    if not st.toggle("Show a second model next to this one (same cloud, same g)", key="_tfe_compare"):
+        st.caption("Puts another network beside the chosen one, say the plain network next to its tensor-frames "
+                   "version: both see exactly this cloud and this transform, and each gets its own verdict.")
+        return
+    arch, mode = counterpart(s)
+    pick_arch, pick_mode = st.columns(2)
+    arch = pick_arch.selectbox("Second model", ARCHS, index=ARCHS.index(arch), key="_tfe_compare_arch",
+                               format_func=ARCH_LABELS.get)
+    mode = pick_mode.selectbox("its mode", MODES, index=MODES.index(mode), key="_tfe_compare_mode",
+                               format_func=MODE_LABELS.get, disabled=arch == "pca")
+    other = pipeline.shared_model(arch, mode, s.frames)
+    with st.spinner("Running the second model…"):
+        other_res = pipeline.run(cloud, res.g, other)
+    other_s = s.replace(arch=arch, mode=mode, weights="default")
+    sides = ((loaded, res, s), (other, other_res, other_s))
+    for side, (column, (model, run, state)) in enumerate(zip(st.columns(2), sides)):
+        with column:
+            st.markdown(f"**{model_label(model, state)}** · {model.status}")
+            st.metric("Equivariance error", panels.sci(run.eq_error))
+            st.markdown(panels.verdict_html(run, s.is_identity), unsafe_allow_html=True)
+            if run.moved_err_deg is not None:
+                st.caption(f"Mean angle error on g·x: {panels.degrees(float(run.moved_err_deg.mean()))}")
+            view = scene.build_scene(run, state.replace(layout="overlay", show_messages=False))
+            st.plotly_chart(render.plotly_figure(view, height=460, dark=panels.dark_theme()),
+                            key=f"tfe-side-{side}", config={"displaylogo": False})
 
 
 # ----------------------------------------------------------------------------- any PyG layer

@@ -82,3 +82,18 @@ def test_lesson_preset_sets_every_control(app_test):
     assert at.toggle(key="show_undo").value
 
 
+
+
+def test_side_by_side_gives_each_model_its_verdict(app_test):
+    """Tensor frames next to the same network without frames, on one cloud and one g: two verdicts that differ."""
+    at = app_test(angle="70")
+    at.toggle(key="_tfe_compare").set_value(True).run()
+    ok(at)
+    assert at.selectbox(key="_tfe_compare_mode").value == "baseline"  # the counterpart of tensor frames
+    verdicts = [m.value for m in at.markdown if "data-tfe='verdict'" in m.value]
+    assert len(verdicts) == 3  # the headline's and one per side
+    assert "Not equivariant" not in verdicts[1] and "Not equivariant" in verdicts[2]
+    assert len(at.get("plotly_chart")) == 3
+    at.selectbox(key="_tfe_compare_mode").set_value("scalar_frames").run()
+    ok(at)
+    assert "Not equivariant" not in [m.value for m in at.markdown if "data-tfe='verdict'" in m.value][2]
