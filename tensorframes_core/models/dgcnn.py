@@ -13,7 +13,7 @@ from tensorframes_core.frames.neighbours import envelope
 from tensorframes_core.graph import knn_table
 from tensorframes_core.models.base import NormalModel
 from tensorframes_core.models.layers import mlp
-from tensorframes_core.nn import TFMessagePassing, to_global
+from tensorframes_core.nn import TFMessagePassing, frame_change_by_receiver, to_global
 from tensorframes_core.reps import as_reps
 
 Tensor = torch.Tensor
@@ -64,14 +64,14 @@ class FrameEdgeConv(TFMessagePassing):
         """What ``propagate`` gives when node ``i`` receives from exactly ``senders[i]`` (``(N, k)``, weights
         ``(N, k)``): blocks of receivers, each block's messages built in cache, the senders' features
         taken to the global frame once and turned by each receiver's frame for all its ``k`` messages
-        at once (``rho(R_i) rho(R_j)^T h_j = rho(R_i R_j^T) h_j``; ``reps.transform_shared``)."""
+        at once (``rho(R_i) rho(R_j)^T h_j = rho(R_i R_j^T) h_j``: ``frame_change_by_receiver``)."""
         reps, turn = self.frame_spec.local["x"], self.frame_spec.frame_transform
         sent = to_global(x, reps, R) if turn else x
         out = x.new_empty(x.shape[0], self.out_dim)
         step = max(1, EDGE_BLOCK // max(senders.shape[1], 1))
         for start in range(0, x.shape[0], step):
             rows = slice(start, start + step)
-            x_j = reps.transform_shared(sent[senders[rows]], R[rows]) if turn else sent[senders[rows]]
+            x_j = frame_change_by_receiver(sent[senders[rows]], reps, R[rows]) if turn else sent[senders[rows]]
             edge_vec = (pos[senders[rows]] - pos[rows, None]) @ R[rows].transpose(1, 2)  # R_i (x_j - x_i)
             messages = self.message(x_j, receiver[rows, None], edge_vec, weights[rows], scale[rows, None, None])
             out[rows] = messages.amax(1)

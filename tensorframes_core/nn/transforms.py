@@ -4,7 +4,8 @@ A frame ``R_i`` is an orthogonal ``(d, d)`` matrix whose rows are node ``i``'s a
 of type ``rho`` (a reps object, or a spec string such as ``"2x0n+1x1n"``):
 
 * input:  ``f_i = rho(R_i) F_i``             (:func:`to_local`: global -> local, invariant numbers)
-* edges:  ``rho(R_i R_j^T) f_j``             (:func:`frame_change`: sender's frame -> receiver's)
+* edges:  ``rho(R_i R_j^T) f_j``             (:func:`frame_change`: sender's frame -> receiver's; per
+  receiver for ``G`` messages at once: :func:`frame_change_by_receiver`)
 * output: ``Y_i = rho(R_i^T) y_i``           (:func:`to_global`: local -> global)
 
 Under ``x -> Q x`` frames move as ``R_i -> R_i Q^T``, so ``R_i R_j^T`` and every local feature are
@@ -100,4 +101,22 @@ def frame_change(x_j: Tensor, reps, R_src: Tensor, R_dst: Tensor) -> Tensor:
     return _apply(x_j, as_reps(reps, R_src.shape[-1]), relative_frames(R_src, R_dst), "frame_change")
 
 
-__all__ = ["to_local", "to_global", "frame_change", "relative_frames", "apply_edgewise"]
+def frame_change_by_receiver(x_j: Tensor, reps, R_dst: Tensor) -> Tensor:
+    """:func:`frame_change` for ``G`` messages per receiver: ``rho(R_i) X_j = rho(R_i R_j^T) x_j``.
+
+    ``x_j: (B, G, dim)`` the senders' features already in global axes (:func:`to_global` once per node),
+    ``R_dst: (B, d, d)`` the receivers' frames. Each receiver's frame acts on its ``G`` messages in one
+    product (``reps.transform_shared``), not ``G`` small ones. Returns ``(B, G, dim)``.
+
+    >>> import torch
+    >>> from tensorframes_core.equivariance import random_orthogonal
+    >>> Rj, Ri = random_orthogonal(6, dtype=torch.float64), random_orthogonal(2, dtype=torch.float64)
+    >>> x = torch.randn(6, 3, dtype=torch.float64)                  # local vectors of six senders
+    >>> moved = frame_change_by_receiver(to_global(x, "1x1n", Rj).view(2, 3, 3), "1x1n", Ri)
+    >>> torch.allclose(moved, frame_change(x, "1x1n", Rj, Ri.repeat_interleave(3, 0)).view(2, 3, 3))
+    True
+    """
+    return as_reps(reps, R_dst.shape[-1]).transform_shared(x_j, R_dst.to(x_j.dtype))
+
+
+__all__ = ["to_local", "to_global", "frame_change", "frame_change_by_receiver", "relative_frames", "apply_edgewise"]
