@@ -117,6 +117,18 @@ def equivariance(res: Results, loaded: LoadedModel, s: Settings) -> None:
     st.caption(model_caption(loaded, s))
 
 
+def legend_html(scene: Scene) -> str:
+    """The views' titles side by side and a colour key of the single-colour layers, as HTML: the page's
+    own text above a vtk.js view (its export keeps the geometry, not the text)."""
+    titles = "".join(f"<div style='flex:1;text-align:center;font-weight:600'>{v.title}</div>" for v in scene.views)
+    keys: dict[str, str] = {}
+    for view in scene.views:
+        keys.update({layer.name: layer.color for layer in view.points if layer.values is None})
+        keys.update({layer.name: layer.color for layer in view.arrows if len(layer.origins)})
+    key = " &nbsp; ".join(f"<span style='color:{color}'>&#9632;</span> {name}" for name, color in keys.items())
+    return f"<div style='display:flex'>{titles}</div><div style='text-align:center;font-size:0.9rem'>{key}</div>"
+
+
 def views(scene: Scene, s: Settings) -> None:
     """The 3D views: pyvista (vtk.js page or image) if asked for and it works, else (and by default) plotly."""
     for note in scene.notes:
@@ -125,7 +137,9 @@ def views(scene: Scene, s: Settings) -> None:
         try:
             with st.spinner("Rendering with pyvista in a separate process…"):
                 if "vtk.js" in s.renderer:
-                    st.iframe(render.pyvista_html(scene), height=VTKJS_HEIGHT)
+                    html = render.pyvista_html(scene)
+                    st.markdown(legend_html(scene), unsafe_allow_html=True)  # vtk.js draws no text
+                    st.iframe(html, height=VTKJS_HEIGHT)
                     st.caption("pyvista scene drawn by vtk.js in your browser: drag to rotate (the two views are "
                                "linked), scroll to zoom. The camera starts afresh when the scene changes.")
                 else:

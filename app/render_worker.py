@@ -31,7 +31,7 @@ def plotter_for(scene: dict, window_size=(1500, 700)):
         plotter.add_text(view["title"], font_size=12, color="black")
         for layer in view["points"]:
             cloud = pv.PolyData(np.asarray(layer["pos"], dtype=np.float32))
-            style = {"point_size": layer["size"] * 2.5, "render_points_as_spheres": True}
+            style = {"point_size": layer["size"] * 1.8, "render_points_as_spheres": True}  # arrows stay visible
             if layer["values"] is not None:
                 cloud["value"] = np.asarray(layer["values"], dtype=np.float32)
                 plotter.add_mesh(cloud, scalars="value", cmap="turbo", clim=(0, layer["cmax"]),
@@ -46,7 +46,7 @@ def plotter_for(scene: dict, window_size=(1500, 700)):
             starts = np.asarray(layer["origins"], dtype=np.float32)
             ends = starts + np.asarray(layer["vectors"], dtype=np.float32)
             lines = pv.line_segments_from_points(np.stack([starts, ends], 1).reshape(-1, 3))
-            plotter.add_mesh(lines, color=layer["color"], line_width=layer["width"])
+            plotter.add_mesh(lines, color=layer["color"], line_width=layer["width"] * 1.5)
         plotter.view_isometric()
     if len(views) > 1:
         plotter.link_views()

@@ -55,6 +55,8 @@ def test_pyvista_renderers(app_test):
     frames = at.get("iframe")
     assert len(frames) == 1 and "vtk" in str(frames[0].proto), "the vtk.js page is not in the iframe"
     assert not at.get("plotly_chart")
+    key = next(m.value for m in at.markdown if "&#9632;" in m.value)  # titles and colour key as page text
+    assert "original x" in key and "transformed g·x" in key
 
 
 def test_charts_and_exports(app_test):
