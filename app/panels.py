@@ -89,8 +89,12 @@ PAGE_STYLE = """<style>
 [data-testid="stMainBlockContainer"] h1 {padding-top: 0; font-size: clamp(1.6rem, 3vw, 2.6rem);}
 [data-testid="stMetricValue"] {font-size: clamp(1.15rem, 2.3vw, 2.25rem);}
 [data-testid="stMetricValue"] div {overflow: visible; white-space: normal;}
+[data-testid="stMetricLabel"] div, [data-testid="stMetricLabel"] p {overflow: visible; white-space: normal;
+  text-overflow: clip;}
+@media (max-width: 736px) {[data-testid="stMainBlockContainer"] {padding-top: 3.25rem;}}
 </style>"""  # room for the picture on a projector (1024 x 768): less padding (the title shows through
-# Streamlit's transparent toolbar strip, whose menu stays clickable), numbers that shrink, never cut
+# Streamlit's transparent toolbar strip, whose menu stays clickable; on a phone, where the sidebar's
+# button sits in that strip, the title starts below it), numbers and their labels that shrink and wrap
 
 
 def page_style() -> None:
