@@ -106,6 +106,9 @@ def _gram_schmidt_o3(v1: Tensor, v2: Tensor, v3: Tensor, local, ctx) -> Frames:
     _, flip = tolerances(margins.clamp_min(tol))
     near, _ = roundoff_factors(local, ctx, v1.dtype)
     sign_ok = torch.stack([torch.ones_like(side, dtype=torch.bool)] * 2 + [side.abs() > flip[:, 2] * near], 1)
+    # where the triple product cannot sign e3, the rules sign it: what bounds their values is the rounding of
+    # e3's direction (margin n2), not the failed handedness margin (which would ask ~0.1 of every rule)
+    margins = torch.where(sign_ok, margins, n2.expand(-1, 3))
     # a learned axis has rounding error eps / n (its margin): local moments decide a sign only above the
     # direction tolerance, else the non-local rules do (a near-threshold local moment was the last flip)
     return settle_frames(axes, split_ok, margins, sign_ok, local, ctx, local_floor=tol)
