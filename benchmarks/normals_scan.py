@@ -1,6 +1,9 @@
 """``tensorframes normals`` on a scan-like file against Open3D, as whole processes (read, estimate, write).
 
-    OMP_NUM_THREADS=1 python benchmarks/normals_scan.py [--points 1000000] [--open3d-path DIR]
+    python benchmarks/normals_scan.py [--points 1000000] [--methods pca,jet,default] [--open3d-path DIR]
+
+Run it without OMP_NUM_THREADS, as a user runs both tools (the README's table); the table's header says
+which setting it ran under.
 
 The file: two objects (a torus and a rounded box, side by side) with exact normals kept aside, 0.05%
 noise, binary PLY with x y z only. Each command runs as its own process under ``/usr/bin/time``
