@@ -99,9 +99,15 @@ def _segments(origins: np.ndarray, vectors: np.ndarray, heads: bool = False) -> 
 ON_DARK = {"#212121": "#eeeeee", "#000000": "#ffffff"}  # the scene's near-black inks, on a dark page
 
 
-def plotly_figure(scene: Scene, height: int = 640, dark: bool = False) -> go.Figure:
-    """One 3D subplot per view, the same initial camera, legend entries shared between views. The
-    background is the page's (light or dark theme); ``dark`` turns the scene's black inks white."""
+VIEW_HEIGHT = {1: 640, 2: 500}  # plotly fits a 3D scene to its height: two views side by side get less, so
+# that on a projector (about 350 px per view) the object is not cut at the sides
+
+
+def plotly_figure(scene: Scene, height: int | None = None, dark: bool = False) -> go.Figure:
+    """One 3D subplot per view, the same initial camera, legend entries shared between views; ``height``
+    by the number of views (:data:`VIEW_HEIGHT`) unless given. The background is the page's (light or
+    dark theme); ``dark`` turns the scene's black inks white."""
+    height = height or VIEW_HEIGHT.get(len(scene.views), 640)
     ink = (lambda color: ON_DARK.get(color, color)) if dark else (lambda color: color)
     n = len(scene.views)
     fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n],
@@ -114,7 +120,8 @@ def plotly_figure(scene: Scene, height: int = 640, dark: bool = False) -> go.Fig
             if layer.values is not None:
                 marker = {"size": layer.size, "color": layer.values, "colorscale": ERROR_SCALE, "cmin": 0,
                           "cmax": layer.cmax, "showscale": not bar_done,
-                          "colorbar": {"title": {"text": layer.colorbar}, "len": 0.6, "thickness": 14}}
+                          "colorbar": {"title": {"text": layer.colorbar, "side": "right"}, "len": 0.6,
+                                       "thickness": 12, "xpad": 4}}
                 bar_done = True
             fig.add_trace(go.Scatter3d(
                 x=layer.pos[:, 0], y=layer.pos[:, 1], z=layer.pos[:, 2], mode="markers", marker=marker,
