@@ -52,6 +52,7 @@ def counterpart(s: Settings) -> tuple[str, str]:
 
 
 def model_label(loaded: LoadedModel, s: Settings) -> str:
+    """How the page names a model: architecture and mode, or the name given to one trained here."""
     return f"{ARCH_LABELS[s.arch]} · {MODE_LABELS[s.mode]}" if loaded.status != "trained here" else s.weights
 
 

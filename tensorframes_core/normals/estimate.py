@@ -60,14 +60,16 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
     index = None
     if method in ("pca", "jet"):
         estimate, k = (pca_normals if method == "pca" else jet_normals), k or DEFAULT_K[method]
+        # on the CPU, float64 once: the KD-tree and every block's fit take it without a copy of their own
+        coords = work.double() if work.device.type == "cpu" else work
         normals = torch.empty(work.shape[0], 3, dtype=work.dtype, device=work.device)
         if how == "consistent":
             index = torch.empty(work.shape[0], k, dtype=torch.long, device=work.device)
-        blocks = neighbour_chunks(work, k)  # one tree, bounded memory
+        blocks = neighbour_chunks(coords, k)  # one tree, bounded memory
         total = -(-work.shape[0] // search.CHUNK)
         for ids, block in tqdm(blocks, total=total, desc=f"{method} normals", unit="block", disable=not progress,
                                leave=False):
-            normals[ids] = estimate(work, block, ids)
+            normals[ids] = estimate(coords, block, ids).to(work.dtype)
             if index is not None:
                 index[ids] = block
     else:

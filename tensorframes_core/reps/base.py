@@ -7,7 +7,7 @@ matrices, :meth:`Reps._act` for the action on features). ``rho`` and ``transform
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, List, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import torch
 
@@ -81,16 +81,8 @@ class Reps:
         if x.shape[-1] != self.dim:
             raise ValueError(f"features have {x.shape[-1]} channels but reps {self} have dim {self.dim}")
         batch = torch.broadcast_shapes(x.shape[:-1], R.shape[:-2])
-        ctx = self._blocks(R)
         det = fast_det(R)[..., None] if self.has_pseudo else None
-        out: List[Tensor] = []
-        for order, pseudo, start, stop in self._run_table:
-            part = x[..., start:stop]
-            if order > 0:
-                part = self._act(part, order, ctx)
-            if pseudo:
-                part = part * det
-            out.append(part.expand(*batch, stop - start))
+        out = [part.expand(*batch, part.shape[-1]) for part in self._runs(x, self._blocks(R), det)]
         if len(out) == 1 and (self._run_table[0][0] > 0 or self._run_table[0][1]):
             return out[0]  # already a fresh tensor
         return torch.cat(out, dim=-1)  # also copies a lone run of scalars: never alias the input
@@ -105,18 +97,24 @@ class Reps:
         if x.dim() != 3 or x.shape[-1] != self.dim or R.dim() != 3 or x.shape[0] != R.shape[0]:
             raise ValueError(f"need x: (B, G, {self.dim}) and R: (B, d, d), got {tuple(x.shape)} and {tuple(R.shape)}")
         batch, group = x.shape[:2]
-        ctx = self._blocks(R)
         det = fast_det(R)[:, None, None] if self.has_pseudo else None
+        return torch.cat(self._runs(x, self._blocks(R), det, fold=(batch, group)), dim=-1)
+
+    def _runs(self, x: Tensor, ctx: Any, det: Optional[Tensor], fold: Optional[Tuple[int, int]] = None) -> List[Tensor]:
+        """Each run of terms of ``x`` acted on (scalars as they are), times ``det`` for pseudo runs;
+        ``fold = (B, G)``: ``x: (B, G, dim)`` acted on with ``G`` folded into the multiplicity."""
         out: List[Tensor] = []
         for order, pseudo, start, stop in self._run_table:
             part = x[..., start:stop]
-            if order > 0:
-                width = group * (stop - start)
-                part = self._act(part.reshape(batch, width), order, ctx).reshape(batch, group, stop - start)
+            if order > 0 and fold is None:
+                part = self._act(part, order, ctx)
+            elif order > 0:  # explicit sizes (no -1): empty batches reshape too
+                part = self._act(part.reshape(fold[0], fold[1] * (stop - start)), order, ctx).reshape(
+                    *fold, stop - start)
             if pseudo:
                 part = part * det
             out.append(part)
-        return torch.cat(out, dim=-1)
+        return out
 
     def _make_runs(self) -> Tuple[Tuple[int, bool, int, int], ...]:
         """``(order, pseudo, start, stop)`` of maximal runs of consecutive terms of the same kind."""
