@@ -17,7 +17,7 @@ from tensorframes_core.frames import (
     split_frames,
     three_nn_frames,
 )
-from tensorframes_core.frames.eigen import chunked_eigh, symmetric_eig3
+from tensorframes_core.frames.eigen import chunked_eigh, smallest_eigenvector3, symmetric_eig3
 from float_tolerance import tol
 
 F64 = torch.float64
@@ -228,6 +228,26 @@ def test_eigensolver_near_degenerate_keeps_full_accuracy(gap):
     residual = (v @ a - w[..., None] * v).norm(dim=-1)
     assert float(residual.max()) < tol(F64, 9, 3.0)
     torch.testing.assert_close(w, spectra.repeat(100, 1), atol=tol(F64, 3, 3.0), rtol=0)
+
+
+@pytest.mark.parametrize("gap", [1.0, 1e-3, 1e-8, 0.0])
+def test_smallest_eigenvector_is_row_zero_of_the_full_solver(gap):
+    """The normal-only solver (whole-scan PCA) gives an eigenvector of the smallest eigenvalue at
+    rounding level, for isolated and for tied smallest eigenvalues, where ``max_apart`` takes either
+    branch; equal to row 0 of the full solver up to sign where the smallest eigenvalue is isolated."""
+    spectra = torch.tensor([[1.0, 1.0 + gap, 3.0], [0.0, 2.0, 2.0 + gap], [0.5, 1.0, 1.0 + gap]], dtype=F64)
+    seed = int(torch.randint(0, 2**31, ()))  # fresh every run
+    a = spd_with_spectrum(spectra.repeat(200, 1), seed=seed) * 10.0 ** torch.randint(-6, 7, (600, 1, 1))
+    n = smallest_eigenvector3(a)
+    w, v = symmetric_eig3(a)
+    torch.testing.assert_close(n.norm(dim=-1), torch.ones(600, dtype=F64), atol=tol(F64, 3, 1.0), rtol=0)
+    scale = a.abs().amax((1, 2))
+    residual = (a @ n[..., None])[..., 0] - w[:, :1] * n
+    assert float((residual.norm(dim=-1) / scale).max()) < tol(F64, 9, 3.0), seed
+    isolated = (w[:, 1] - w[:, 0]) > 1e-6 * scale
+    torch.testing.assert_close((n * v[:, 0]).sum(-1).abs()[isolated], torch.ones(int(isolated.sum()), dtype=F64),
+                               atol=1e-8, rtol=0)
+    assert bool(torch.isfinite(smallest_eigenvector3(a.float())).all())
 
 
 def test_eigensolver_special_matrices_and_chunked_reference(monkeypatch):

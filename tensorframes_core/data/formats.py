@@ -342,51 +342,72 @@ def _parse_pcd(data: bytes):
 
 
 # ---------------------------------------------------------------------------- meshes
-_PLY_SIZES = {
-    "char": 1, "int8": 1, "uchar": 1, "uint8": 1, "short": 2, "int16": 2, "ushort": 2,
-    "uint16": 2, "int": 4, "int32": 4, "uint": 4, "uint32": 4, "float": 4, "float32": 4,
-    "double": 8, "float64": 8,
+_PLY_TYPES = {
+    "char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short": "i2", "int16": "i2", "ushort": "u2",
+    "uint16": "u2", "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4", "float": "f4", "float32": "f4",
+    "double": "f8", "float64": "f8",
 }
 
 
-def _check_ply_header(data: bytes) -> None:
-    """Fail fast when a PLY header claims more elements than the bytes after it can hold."""
+def _ply_header(data: bytes) -> tuple[str, list, int]:
+    """``(format, elements, offset of the body)`` of a PLY file, elements as ``(name, count, [(property,
+    types)])`` (``types``: ``("float",)``, or ``("list", count type, item type)``). Fails fast when the
+    header claims more elements than the bytes after it can hold."""
     end = data.find(b"end_header", 0, 65536)
     if not data.startswith(b"ply") or end < 0:
         raise InputError("not a PLY file: expected 'ply' ... 'end_header'")
-    fmt, elements = None, []  # [name, count, bytes per row (binary minimum), values per row]
+    fmt, elements = None, []
     for parts in (line.split() for line in data[:end].decode("ascii").splitlines()[1:]):
         if parts and parts[0] == "format":
             fmt = parts[1]
         elif parts and parts[0] == "element":
-            elements.append([parts[1], int(parts[2]), 0, 0])
+            elements.append((parts[1], int(parts[2]), []))
         elif parts and parts[0] == "property" and elements:
-            sizes = [_PLY_SIZES[t] for t in parts[1:-1] if t != "list"]
-            elements[-1][2] += sizes[0]  # a list's minimum is its count (zero entries)
-            elements[-1][3] += 1
-    if any(e[1] < 0 for e in elements):
+            elements[-1][2].append((parts[-1], tuple(parts[1:-1])))
+    if any(count < 0 for _, count, _ in elements):
         raise InputError("PLY header has a negative element count")
     if fmt == "ascii":  # a value takes at least 2 bytes ("0 "); a row at least one value
-        need = 2 * sum(e[1] * max(e[3], 1) for e in elements) - 1
-    elif fmt in ("binary_little_endian", "binary_big_endian"):
-        need = sum(e[1] * max(e[2], 1) for e in elements)
+        need = 2 * sum(count * max(len(props), 1) for _, count, props in elements) - 1
+    elif fmt in ("binary_little_endian", "binary_big_endian"):  # a list's minimum is its count (no items)
+        need = sum(count * max(sum(np.dtype(_PLY_TYPES[t[1] if t[0] == "list" else t[0]]).itemsize
+                                   for _, t in props), 1) for _, count, props in elements)
     else:
         raise InputError(f"unknown PLY format {fmt!r}")
-    rest = len(data) - end - len(b"end_header")
+    body = end + len(b"end_header")
+    rest = len(data) - body
     if need > rest:
-        claims = ", ".join(f"{e[1]:,} {e[0]}" for e in elements)
+        claims = ", ".join(f"{count:,} {name}" for name, count, _ in elements)
         raise InputError(
             f"truncated PLY: the header claims {claims} (at least {need:,} bytes); "
             f"only {rest:,} bytes follow"
         )
+    return fmt, elements, body + (2 if data[body:body + 2] == b"\r\n" else 1)
+
+
+def _parse_ply_points(data: bytes, header: tuple[str, list, int]):
+    """``(pos, normals, colours)`` straight from a binary PLY that holds only vertices with scalar
+    properties (a scan's usual file: read as one numpy record array, without importing trimesh), or
+    None for any other PLY."""
+    fmt, elements, body = header
+    if fmt == "ascii" or len(elements) != 1 or elements[0][0] != "vertex":
+        return None
+    _, count, props = elements[0]
+    names = [name for name, _ in props]
+    if any(len(types) != 1 for _, types in props) or len(set(names)) != len(names):
+        return None
+    order = "<" if fmt == "binary_little_endian" else ">"
+    rows = np.frombuffer(data, np.dtype([(name, order + _PLY_TYPES[t[0]]) for name, t in props]), count, body)
+    return _named_columns(names, lambda i: rows[names[i]])
 
 
 def _load_mesh(data: bytes, ext: str, n_points: int | None, seed: int):
     """Points sampled on a mesh (or a faceless file's vertices) and their normals."""
+    if ext == ".ply":
+        points = _parse_ply_points(data, _ply_header(data))
+        if points is not None:
+            return points
     import trimesh
 
-    if ext == ".ply":
-        _check_ply_header(data)
     geom = trimesh.load(io.BytesIO(data), file_type=ext[1:], process=False)
     if isinstance(geom, trimesh.Scene):
         if not geom.geometry:

@@ -35,24 +35,10 @@ def _null_vector(M: Tensor) -> Tensor:
     return torch.where(norms.gather(-1, best) > torch.finfo(M.dtype).tiny, _unit(v), fallback)
 
 
-def symmetric_eig3(A: Tensor) -> Tuple[Tensor, Tensor]:
-    """Ascending eigenvalues ``(..., 3)`` and orthonormal eigenvectors as ROWS ``(..., 3, 3)`` of
-    symmetric ``A: (..., 3, 3)`` (float32 or float64).
-
-    Robust closed form (Eberly's method): trigonometric eigenvalues; the eigenvector of the eigenvalue
-    farthest from the other two as the null vector of ``A - lambda I`` (that eigenvalue is the accurate
-    one); the remaining pair from the exactly diagonalised 2x2 problem in the orthogonal plane, so
-    near-equal eigenvalues keep full accuracy and exactly equal ones give some orthonormal basis of
-    their space (callers detect ties from the gaps). Never NaN, differentiable away from ties.
-
-    >>> w, V = symmetric_eig3(torch.diag(torch.tensor([3.0, 1.0, 2.0])))
-    >>> w
-    tensor([1., 2., 3.])
-    >>> V.abs()
-    tensor([[0., 1., 0.],
-            [0., 0., 1.],
-            [1., 0., 0.]])
-    """
+def _eig3_parts(A: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """The closed form's pieces for symmetric ``A: (..., 3, 3)``: ``A / scale``, ``scale: (..., 1, 1)``, the
+    isolated eigenvector ``w``, the pair ``e1`` (larger eigenvalue), ``e2`` (each ``(..., 3)``) and
+    ``max_apart: (...,)`` (True where ``w`` belongs to the largest eigenvalue, else to the smallest)."""
     tiny = torch.finfo(A.dtype).tiny
     scale = A.abs().amax(dim=(-1, -2), keepdim=True).clamp_min(tiny)
     A = A / scale  # entries in [-1, 1]: no overflow or underflow below, for any scale
@@ -77,12 +63,47 @@ def symmetric_eig3(A: Tensor) -> Tuple[Tensor, Tensor]:
     theta = 0.5 * torch.atan2(2 * b, a - c)
     cos, sin = torch.cos(theta)[..., None], torch.sin(theta)[..., None]
     e1, e2 = cos * u + sin * v, cos * v - sin * u  # e1: the larger eigenvalue of the pair
+    return A, scale, w, e1, e2, max_apart
+
+
+def symmetric_eig3(A: Tensor) -> Tuple[Tensor, Tensor]:
+    """Ascending eigenvalues ``(..., 3)`` and orthonormal eigenvectors as ROWS ``(..., 3, 3)`` of
+    symmetric ``A: (..., 3, 3)`` (float32 or float64).
+
+    Robust closed form (Eberly's method): trigonometric eigenvalues; the eigenvector of the eigenvalue
+    farthest from the other two as the null vector of ``A - lambda I`` (that eigenvalue is the accurate
+    one); the remaining pair from the exactly diagonalised 2x2 problem in the orthogonal plane, so
+    near-equal eigenvalues keep full accuracy and exactly equal ones give some orthonormal basis of
+    their space (callers detect ties from the gaps). Never NaN, differentiable away from ties.
+
+    >>> w, V = symmetric_eig3(torch.diag(torch.tensor([3.0, 1.0, 2.0])))
+    >>> w
+    tensor([1., 2., 3.])
+    >>> V.abs()
+    tensor([[0., 1., 0.],
+            [0., 0., 1.],
+            [1., 0., 0.]])
+    """
+    A, scale, w, e1, e2, _ = _eig3_parts(A)
     vectors = torch.stack([w, e1, e2], dim=-2)
     values = ((vectors @ A) * vectors).sum(-1)  # Rayleigh quotients
     order = values.argsort(dim=-1)
     values = values.gather(-1, order)
     vectors = vectors.gather(-2, order[..., None].expand_as(vectors))
     return values * scale[..., 0], vectors
+
+
+def smallest_eigenvector3(A: Tensor) -> Tensor:
+    """Unit eigenvector ``(..., 3)`` of the smallest eigenvalue of symmetric ``A: (..., 3, 3)``: row 0 of
+    :func:`symmetric_eig3` (up to sign, and to the choice within an exactly tied eigenspace) without
+    the Rayleigh quotients and the sort: the isolated eigenvector where the smallest eigenvalue is
+    the isolated one, else the smaller of the pair.
+
+    >>> smallest_eigenvector3(torch.diag(torch.tensor([3.0, 1.0, 2.0]))).abs()
+    tensor([0., 1., 0.])
+    """
+    _, _, w, _, e2, max_apart = _eig3_parts(A)
+    return torch.where(max_apart[..., None], e2, w)
 
 
 def symmetric_eig(A: Tensor) -> Tuple[Tensor, Tensor]:

@@ -9,7 +9,7 @@ from typing import Optional
 
 import torch
 
-from tensorframes_core.frames.eigen import symmetric_eig3
+from tensorframes_core.frames.eigen import smallest_eigenvector3, symmetric_eig3
 
 Tensor = torch.Tensor
 CHUNK = 65_536  # points per step
@@ -44,7 +44,7 @@ def pca_normals(pos: Tensor, index: Tensor, ids: Optional[Tensor] = None) -> Ten
         mean = d.sum(1) / (k + 1)  # the point itself sits at offset 0
         y = d - mean[:, None]
         covariance = y.transpose(1, 2) @ y + mean[:, :, None] * mean[:, None, :]
-        out[start:stop] = symmetric_eig3(covariance)[1][:, 0]
+        out[start:stop] = smallest_eigenvector3(covariance)
     return out.to(pos.dtype)
 
 

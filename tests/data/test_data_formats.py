@@ -8,7 +8,7 @@ import torch
 import trimesh
 from conftest import mesh_bytes, npy_bytes, npz_bytes, pcd_bytes, ply_points, text_table
 
-from tensorframes_core.data import FORMATS, InputError, demo_shapes, load_point_cloud, sample_mesh
+from tensorframes_core.data import FORMATS, InputError, demo_shapes, formats, load_point_cloud, sample_mesh
 
 
 def assert_cloud(loaded, pos, normals=None):
@@ -224,3 +224,27 @@ def test_mesh_errors():
         warnings.simplefilter("ignore")
         err = raises(b"solid x\nfacet normal 0 0 1\nouter loop\nvertex 0 0\n", "bad.stl", "bad.stl")
     assert err.__cause__ is not None  # the parser's own error is kept as the cause
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_binary_point_ply_is_read_directly_with_every_property(cloud, order, newline):
+    """A scan's usual PLY (only vertices, scalar properties of mixed types, either byte order): read
+    without trimesh, positions in double, normals and colours by name, other properties skipped."""
+    pos, normals = cloud
+    fields = [("intensity", "u2"), ("x", "f8"), ("y", "f8"), ("z", "f8"), ("red", "u1"), ("green", "u1"),
+              ("blue", "u1"), ("nx", "f4"), ("ny", "f4"), ("nz", "f4")]
+    rows = np.zeros(len(pos), dtype=[(name, order + code) for name, code in fields])
+    colours = np.random.default_rng(0).integers(0, 256, (len(pos), 3))
+    for i, axis in enumerate("xyz"):
+        rows[axis], rows["n" + axis] = pos[:, i], normals[:, i]
+    rows["red"], rows["green"], rows["blue"] = colours.T
+    types = {"u2": "ushort", "f8": "double", "u1": "uchar", "f4": "float"}
+    fmt = "binary_little_endian" if order == "<" else "binary_big_endian"
+    header = ["ply", f"format {fmt} 1.0", f"element vertex {len(pos)}",
+              *(f"property {types[code]} {name}" for name, code in fields), "end_header"]
+    data = newline.join(header).encode() + newline.encode() + rows.tobytes()
+    assert formats._parse_ply_points(data, formats._ply_header(data)) is not None  # the direct path
+    loaded = load_point_cloud(data, filename="scan.ply", max_points=len(pos))
+    assert_cloud(loaded, pos, normals)
+    np.testing.assert_array_equal(loaded.colors.numpy(), colours)
