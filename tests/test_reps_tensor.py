@@ -80,6 +80,19 @@ def test_transform_broadcasts():
     torch.testing.assert_close(reps.transform(x[:, 0], R[1]), x[:, 0] @ reps.rho(R[1]).T, atol=TOL, rtol=0)  # one R
 
 
+@pytest.mark.parametrize("d", [2, 3])
+def test_order_two_by_kronecker_product_equals_rho(d):
+    """Order-2 runs of many tensors per matrix take the ``R (x) R`` product, short ones the axis-by-axis
+    contraction: both equal ``rho(R) x``, reflections and broadcasting included."""
+    reps = TensorReps("12x2n+1x0n+3x2p", d)  # a long run (the product) and a short one (contraction)
+    seed = int(torch.randint(0, 2**31, ()))
+    R = both_kinds(2, d, seed)  # (4, d, d)
+    x = torch.randn(5, 4, reps.dim, dtype=F64, generator=torch.Generator().manual_seed(seed))
+    full = (reps.rho(R) @ x.unsqueeze(-1)).squeeze(-1)
+    torch.testing.assert_close(reps.transform(x, R), full, atol=TOL, rtol=0)
+    torch.testing.assert_close(reps.transform(x[0], R), full[0], atol=TOL, rtol=0)
+
+
 def test_known_actions():
     R = improper(1, 3, 3)[0]
     det = torch.linalg.det(R)

@@ -27,7 +27,7 @@ inputs and read out as one local vector (the PCA normal at the start of training
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -61,24 +61,29 @@ def strided_subsample(batch: Tensor, num_graphs: int, ref_points: int) -> Tensor
 
 
 def neighbourhood_moments(query: Tensor, ref: Tensor, index: Tensor, dist: Tensor,
-                          k: int) -> Tuple[Tensor, Tensor, Tensor]:
-    """Envelope-weighted moments of each query point's first ``k`` neighbours in ``ref``, from a table
-    ``index, dist: (N, >= k + 1)`` (``index`` into ``ref: (M, 3)``, ``-1`` = none, nearest first) for
-    ``query: (N, 3)``: the covariance ``(N, 3, 3)`` about the weighted mean, the weighted mean of
-    ``x_j - x_i`` ``(N, 3)`` and the cut-off ``r`` ``(N,)`` (the (k+1)-th distance; the farthest one where
-    there is no (k+1)-th, every neighbour then weighing 1; 1 where all are coincident).
+                          ks: Sequence[int]) -> List[Tuple[Tensor, Tensor, Tensor]]:
+    """Envelope-weighted moments of each query point's first ``k`` neighbours in ``ref``, for each ``k`` in
+    ``ks``, from a table ``index, dist: (N, >= max(ks) + 1)`` (``index`` into ``ref: (M, 3)``, ``-1`` = none,
+    nearest first) for ``query: (N, 3)``: per ``k`` the covariance ``(N, 3, 3)`` about the weighted mean,
+    the weighted mean of ``x_j - x_i`` ``(N, 3)`` and the cut-off ``r`` ``(N,)`` (the (k+1)-th distance; the
+    farthest one where there is no (k+1)-th, every neighbour then weighing 1; 1 where all are
+    coincident). One gather of the widest neighbourhood serves every ``k``.
     """
-    valid = index[:, :k + 1] >= 0
-    nbr = ref[index[:, :k].clamp_min(0)]  # (N, k, 3)
-    rel = torch.where(valid[:, :k, None], nbr - query[:, None], 0.0)
-    far = torch.where(valid[:, k], dist[:, k], dist[:, :k].masked_fill(~valid[:, :k], 0.0).amax(1))
-    cut = torch.where(far > 0, far, 1.0)  # coincident points: any unit will do
-    weight = torch.where(valid[:, k:k + 1], envelope(dist[:, :k] / cut[:, None]), valid[:, :k].to(query.dtype))
-    total = weight.sum(1, keepdim=True).clamp_min(torch.finfo(query.dtype).tiny)
-    mean = (weight[..., None] * rel).sum(1) / total
-    centred = rel - mean[:, None]
-    cov = torch.einsum("nk,nki,nkj->nij", weight, centred, centred) / total[..., None]
-    return cov, mean, cut
+    width = max(ks)
+    valid_all = index[:, :width + 1] >= 0
+    rel_all = torch.where(valid_all[:, :width, None], ref[index[:, :width].clamp_min(0)] - query[:, None], 0.0)
+    moments = []
+    for k in ks:
+        valid, rel = valid_all[:, :k + 1], rel_all[:, :k]
+        far = torch.where(valid[:, k], dist[:, k], dist[:, :k].masked_fill(~valid[:, :k], 0.0).amax(1))
+        cut = torch.where(far > 0, far, 1.0)  # coincident points: any unit will do
+        weight = torch.where(valid[:, k:k + 1], envelope(dist[:, :k] / cut[:, None]), valid[:, :k].to(query.dtype))
+        total = weight.sum(1, keepdim=True).clamp_min(torch.finfo(query.dtype).tiny)
+        mean = (weight[..., None] * rel).sum(1) / total
+        centred = rel - mean[:, None]
+        cov = (weight[..., None] * centred).transpose(1, 2) @ centred / total[..., None]
+        moments.append((cov, mean, cut))
+    return moments
 
 
 def without_self(index: Tensor, dist: Tensor, ids: Tensor, ref_ids: Tensor, width: int) -> Tuple[Tensor, Tensor]:
@@ -146,8 +151,8 @@ class MultiScale(NormalModel):
                 coarse: Tuple[Tensor, Tensor], ref_length: Tensor) -> Tensor:
         """The inputs ``(n, 52)`` of a block of points ``query: (n, 3)`` from their rows of the fine and
         coarse neighbour tables (into ``fine_ref``, ``coarse_ref``) and their ``r_ref: (n,)``."""
-        moments = [neighbourhood_moments(query, fine_ref, *fine, k) for k in FINE_K]
-        moments += [neighbourhood_moments(query, coarse_ref, *coarse, k) for k in COARSE_K]
+        moments = neighbourhood_moments(query, fine_ref, *fine, FINE_K)
+        moments += neighbourhood_moments(query, coarse_ref, *coarse, COARSE_K)
         sizes = torch.stack([torch.log(cut / ref_length) for _, _, cut in moments], dim=1)
         offsets = torch.cat([mean / cut[:, None] for _, mean, cut in moments], dim=1)
         spreads = torch.cat([(cov / cut.square()[:, None, None]).flatten(1) for cov, _, cut in moments], dim=1)

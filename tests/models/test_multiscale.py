@@ -48,11 +48,14 @@ def test_strided_subsample_caps_every_cloud():
 
 
 def test_moments_of_a_symmetric_star():
-    """Four neighbours at (+-1, 0, 0), (0, +-2, 0) and a far fifth: zero mean, covariance diag(1/2, 2, 0) x w."""
+    """Four neighbours at (+-1, 0, 0), (0, +-2, 0) and a far fifth: zero mean, covariance diag(1/2, 2, 0) x w;
+    the first two alone (k = 2 from the same gather): diag(1, 0, 0)."""
     pos = torch.tensor([[0.0, 0, 0], [1, 0, 0], [-1, 0, 0], [0, 2, 0], [0, -2, 0], [0, 0, 10]], dtype=F64)
     index, dist = knn_table(pos, pos, 5, exclude_self=True)
-    cov, mean, cut = neighbourhood_moments(pos, pos, index, dist, 4)
-    assert float(cut[0]) == 10.0
+    (cov, mean, cut), (cov2, mean2, cut2) = neighbourhood_moments(pos, pos, index, dist, (4, 2))
+    assert float(cut[0]) == 10.0 and float(cut2[0]) == 2.0  # k = 2: the two at distance 1, cut at the third
+    torch.testing.assert_close(mean2[0], torch.zeros(3, dtype=F64), atol=1e-15, rtol=0)
+    torch.testing.assert_close(cov2[0], torch.diag(torch.tensor([1.0, 0.0, 0.0], dtype=F64)), atol=1e-15, rtol=0)
     torch.testing.assert_close(mean[0], torch.zeros(3, dtype=F64), atol=1e-15, rtol=0)
     w1, w2 = (1 - 0.1 ** 8) ** 2, (1 - 0.2 ** 8) ** 2
     expected = torch.diag(torch.tensor([2 * w1, 8 * w2, 0.0], dtype=F64)) / (2 * w1 + 2 * w2)
