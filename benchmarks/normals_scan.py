@@ -1,12 +1,13 @@
 """``tensorframes normals`` on a scan-like file against Open3D, as whole processes (read, estimate, write).
 
     python benchmarks/normals_scan.py [--points 1000000] [--methods pca,jet,default] [--open3d-path DIR]
+                                      [--repeats 3]
 
 Run it without OMP_NUM_THREADS, as a user runs both tools (the README's table); the table's header says
 which setting it ran under.
 
 The file: two objects (a torus and a rounded box, side by side) with exact normals kept aside, 0.05%
-noise, binary PLY with x y z only. Each command runs as its own process under ``/usr/bin/time``
+noise, binary PLY (x y z, and normal columns of zeros that both tools ignore). Each command runs as its own process under ``/usr/bin/time``
 (wall seconds, peak resident memory); accuracy is the unoriented RMS angle (degrees) of the written
 normals against the exact ones. Open3D (``estimate_normals`` with KNN 16, the tools scan users have)
 runs when it imports, from ``--open3d-path`` if given (e.g. ``pip install --target DIR open3d-cpu``):
@@ -75,35 +76,43 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--open3d-path", default=None)
     parser.add_argument("--methods", default="pca,jet")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds of every command, interleaved")
     args = parser.parse_args()
+    env = dict(os.environ)
+    if args.open3d_path:
+        env["PYTHONPATH"] = args.open3d_path + os.pathsep + env.get("PYTHONPATH", "")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         pos, exact = scan(args.points)
         source = tmp / "scan.ply"
         write_normals(source, pos, np.zeros_like(pos))  # the normal columns are ignored: zeros
-        rows = []
         tf = [sys.executable, "-m", "tensorframes_core.cli", "normals", str(source), "--quiet", "--device", "cpu"]
-        for method in args.methods.split(","):
-            out = tmp / f"{method}.ply"
-            wall, mb = timed(tf + ["--out", str(out), "--method", method])
-            rows.append((f"tensorframes normals --method {method}", wall, mb, rms_angle(load_point_cloud(
-                out, max_points=10**8, max_bytes=10**10).normals.numpy(), exact)))
-        env = dict(os.environ)
-        if args.open3d_path:
-            env["PYTHONPATH"] = args.open3d_path + os.pathsep + env.get("PYTHONPATH", "")
-        try:
-            out = tmp / "open3d.ply"
-            wall, mb = timed([sys.executable, "-c", OPEN3D, str(source), str(out)], env)
-            rows.append(("Open3D estimate_normals (KNN 16)", wall, mb,
-                         rms_angle(load_point_cloud(out, max_points=10**8, max_bytes=10**10).normals.numpy(), exact)))
-        except RuntimeError as exc:
-            print(f"(Open3D not run: {str(exc).splitlines()[-1]})")
-    reference = rows[-1][1] if rows[-1][0].startswith("Open3D") else None
+        commands = {f"tensorframes normals --method {m}": (tf + ["--out", str(tmp / f"{m}.ply"), "--method", m],
+                                                            tmp / f"{m}.ply", None) for m in args.methods.split(",")}
+        commands["Open3D estimate_normals (KNN 16)"] = ([sys.executable, "-c", OPEN3D, str(source),
+                                                         str(tmp / "open3d.ply")], tmp / "open3d.ply", env)
+        runs = {name: [] for name in commands}
+        for _ in range(args.repeats):  # one round runs every command once: a slow spell hits all of them
+            for name, (cmd, _, cmd_env) in list(commands.items()):
+                try:
+                    runs[name].append(timed(cmd, cmd_env))
+                except RuntimeError as exc:
+                    if cmd_env is None:
+                        raise
+                    print(f"(Open3D not run: {str(exc).splitlines()[-1]})")
+                    del commands[name], runs[name]
+        rows = [(name, runs[name], rms_angle(load_point_cloud(out, max_points=10**8, max_bytes=10**10).normals.numpy(),
+                                            exact)) for name, (_, out, _) in commands.items()]
+    reference = runs.get("Open3D estimate_normals (KNN 16)")
     print(f"{args.points:,} points, two objects, whole processes (read, estimate, write), "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')}")
-    print("| command | wall s | vs Open3D | peak MB | RMS angle (deg) |\n|---|---|---|---|---|")
-    for name, wall, mb, rms in rows:
-        ratio = f"{wall / reference:.2f}x" if reference else "-"
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')}, median of {args.repeats} interleaved rounds")
+    print("| command | wall s | vs Open3D (range over rounds) | peak MB | RMS angle (deg) |\n|---|---|---|---|---|")
+    for name, times, rms in rows:
+        wall, mb = np.median([t for t, _ in times]), max(m for _, m in times)
+        ratio = "-"
+        if reference:
+            per_round = [t / r for (t, _), (r, _) in zip(times, reference)]
+            ratio = f"{wall / np.median([r for r, _ in reference]):.2f}x ({min(per_round):.2f}-{max(per_round):.2f})"
         print(f"| {name} | {wall:.2f} | {ratio} | {mb:,.0f} | {rms:.2f} |")
 
 

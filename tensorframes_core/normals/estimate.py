@@ -60,8 +60,10 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
     index = None
     if method in ("pca", "jet"):
         estimate, k = (pca_normals if method == "pca" else jet_normals), k or DEFAULT_K[method]
-        # on the CPU, float64 once: the KD-tree and every block's fit take it without a copy of their own
+        # on the CPU, float64 once: the KD-tree and every jet block take it without a copy of their own;
+        # PCA fits in the input's precision (pca_normals)
         coords = work.double() if work.device.type == "cpu" else work
+        source = work if method == "pca" else coords
         normals = torch.empty(work.shape[0], 3, dtype=work.dtype, device=work.device)
         if how == "consistent":
             index = torch.empty(work.shape[0], k, dtype=torch.long, device=work.device)
@@ -69,7 +71,7 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
         total = -(-work.shape[0] // search.CHUNK)
         for ids, block in tqdm(blocks, total=total, desc=f"{method} normals", unit="block", disable=not progress,
                                leave=False):
-            normals[ids] = estimate(coords, block, ids).to(work.dtype)
+            normals[ids] = estimate(source, block, ids).to(work.dtype)
             if index is not None:
                 index[ids] = block
     else:
