@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 FLOOR = 1e-9  # zero errors are drawn here on the log axis
 PALETTE = ("#1565c0", "#64b5f6", "#c62828", "#ef9a9a", "#2e7d32", "#a5d6a7")
 LAYOUT = {"font": {"size": 15}, "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
-          "legend": {"orientation": "h", "y": -0.25}}
+          "legend": {"orientation": "h", "y": -0.25},
+          "xaxis": {"automargin": True}, "yaxis": {"automargin": True}}  # tick labels and titles never cut
 
 
 def sweep_figure(angles: Sequence[float], curves: Mapping[str, Sequence[float]], axis: str,

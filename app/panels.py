@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import render
 from app.pipeline import LoadedModel, Results, device_label
+from app.plot_view import plot_view
 from app.scene import Scene, message, neighbourhood_scene
 from app.settings import ARCH_LABELS, MODE_LABELS, Settings
 
@@ -153,8 +154,7 @@ def views(scene: Scene, s: Settings) -> None:
         except render.RenderError as exc:
             st.warning(f"The pyvista renderer did not work here ({exc}). Showing the interactive plotly view "
                        "instead.", icon=":material/image:")
-    render.keep_camera()
-    st.plotly_chart(render.plotly_figure(scene, dark=dark_theme()), key=VIEW_KEY, config={"displaylogo": False})
+    plot_view(render.plotly_figure(scene, dark=dark_theme()), key=VIEW_KEY, config={"displaylogo": False})
     if len(scene.views) > 1:
         st.caption("Drag to rotate, scroll to zoom. The two cameras are linked, and your camera is kept "
                    "when you change settings.")
@@ -175,8 +175,8 @@ def message_panel(res: Results, s: Settings) -> None:
     st.subheader(f"Message from neighbour j = {msg.sender} to node i = {msg.receiver}")
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(render.plotly_figure(close_up, height=430, dark=dark_theme()), key="tfe-neighbourhood",
-                        config={"displaylogo": False})
+        plot_view(render.plotly_figure(close_up, height=430, dark=dark_theme()), key="tfe-neighbourhood",
+                  config={"displaylogo": False})
     with right:
         rows = {"j's vector in j's frame (sent)": msg.sent, "as i uses it, in i's frame (received)": msg.received,
                 "what j means (global axes)": msg.meant_global, "what i reads (global axes)": msg.read_global}

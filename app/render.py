@@ -6,10 +6,8 @@ vtk.js page (pyvista's export, made in that process, never in the script thread:
 ../shared/stack.md). Any failure or timeout raises :class:`RenderError`; the page then shows a
 message and the plotly view instead.
 
-Camera: Streamlit remounts a plotly chart whenever its figure changes (the element id hashes the
-figure), so ``uirevision`` alone cannot keep the user's camera. ``keep_camera`` installs a small
-script in the page once: it remembers the last camera the user set on our 3D views (marked by
-``uirevision``), puts it back on every remounted view, and links the cameras of the two views.
+The plotly figures are drawn by ``app/plot_view.py`` (one persistent plot per view, the user's camera
+kept and shared).
 """
 from __future__ import annotations
 
@@ -32,44 +30,6 @@ WORKER = Path(__file__).with_name("render_worker.py")
 RENDER_TIMEOUT_S = 60
 CAMERA = {"eye": {"x": 1.45, "y": 1.45, "z": 1.0}, "up": {"x": 0, "y": 0, "z": 1}}
 UIREVISION = "tfe-camera"
-
-
-CAMERA_HOOK = """
-<script>
-(() => {
-  if (window.__tfeCameraHook) return;
-  window.__tfeCameraHook = true;
-  const REV = "%s";
-  const scenes = (gd) => Object.keys(gd._fullLayout || {}).filter((k) => /^scene\\d*$/.test(k));
-  const apply = (gd, cam) => {
-    const update = {};
-    for (const s of scenes(gd)) update[s + ".camera"] = cam;
-    gd.__tfeApplying = true;
-    return window.Plotly.relayout(gd, update).finally(() => { gd.__tfeApplying = false; });
-  };
-  const hook = (gd) => {
-    if (gd.__tfeHooked || !gd._fullLayout || !gd.layout || gd.layout.uirevision !== REV) return;
-    gd.__tfeHooked = true;
-    if (window.__tfeCamera) apply(gd, window.__tfeCamera);
-    gd.on("plotly_relayout", (ev) => {
-      if (gd.__tfeApplying) return;
-      const key = Object.keys(ev || {}).find((k) => /^scene\\d*\\.camera$/.test(k));
-      if (!key) return;
-      window.__tfeCamera = JSON.parse(JSON.stringify(ev[key]));
-      if (scenes(gd).length > 1) apply(gd, window.__tfeCamera);
-    });
-  };
-  const scan = () => document.querySelectorAll(".js-plotly-plot").forEach(hook);
-  new MutationObserver(scan).observe(document.body, {childList: true, subtree: true});
-  setInterval(scan, 500);
-})();
-</script>
-""" % UIREVISION
-
-
-def keep_camera() -> None:
-    """Install the camera keeper in the page (idempotent; see the module docstring)."""
-    st.html(CAMERA_HOOK, unsafe_allow_javascript=True)
 
 
 class RenderError(RuntimeError):
@@ -105,8 +65,8 @@ VIEW_HEIGHT = {1: 640, 2: 500}  # plotly fits a 3D scene to its height: two view
 
 def plotly_figure(scene: Scene, height: int | None = None, dark: bool = False) -> go.Figure:
     """One 3D subplot per view, the same initial camera, legend entries shared between views; ``height``
-    by the number of views (:data:`VIEW_HEIGHT`) unless given. The background is the page's (light or
-    dark theme); ``dark`` turns the scene's black inks white."""
+    by the number of views (:data:`VIEW_HEIGHT`) unless given. ``dark`` turns the scene's black inks white
+    (the page's colours and font come from ``plot_view``)."""
     height = height or VIEW_HEIGHT.get(len(scene.views), 640)
     ink = (lambda color: ON_DARK.get(color, color)) if dark else (lambda color: color)
     n = len(scene.views)

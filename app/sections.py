@@ -9,6 +9,7 @@ from tensorframes_core.models import ARCHS, FRAMES, MODES
 
 from app import charts, controls, export, panels, pipeline, render, scene
 from app.pipeline import Cloud, LoadedModel, Results
+from app.plot_view import plot_view
 from app.scene import Scene
 from app.settings import ARCH_LABELS, MODE_LABELS, Settings
 from app.tour import BY_KEY, LESSONS
@@ -77,7 +78,7 @@ def charts_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Cloud) -> 
                                                                              axis, s.mirror)
         base_res = pipeline.run(cloud, res.g, baseline)
     sweep = charts.sweep_figure(pipeline.SWEEP_ANGLES, curves, axis, current=s.angle if by_axis else None)
-    st.plotly_chart(sweep, key="tfe-sweep")
+    plot_view(sweep, key="tfe-sweep")
     st.download_button("Download this chart (HTML)", lambda: export.figure_html(sweep), "orbit_sweep.html",
                        "text/html", key="dl-sweep")
     if res.err_deg is None:
@@ -85,7 +86,7 @@ def charts_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Cloud) -> 
         return
     hist = charts.histogram_figure({f"{ours} on x": res.err_deg, f"{ours} on g·x": res.moved_err_deg,
                                     f"{base} on x": base_res.err_deg, f"{base} on g·x": base_res.moved_err_deg})
-    st.plotly_chart(hist, key="tfe-hist")
+    plot_view(hist, key="tfe-hist")
     st.download_button("Download this chart (HTML)", lambda: export.figure_html(hist), "angle_errors.html",
                        "text/html", key="dl-hist")
 
@@ -116,8 +117,8 @@ def side_by_side_tab(res: Results, loaded: LoadedModel, s: Settings, cloud: Clou
             if run.moved_err_deg is not None:
                 st.caption(f"Mean angle error on g·x: {panels.degrees(float(run.moved_err_deg.mean()))}")
             view = scene.build_scene(run, state.replace(layout="overlay", show_messages=False))
-            st.plotly_chart(render.plotly_figure(view, height=460, dark=panels.dark_theme()),
-                            key=f"tfe-side-{side}", config={"displaylogo": False})
+            plot_view(render.plotly_figure(view, height=460, dark=panels.dark_theme()), key=f"tfe-side-{side}",
+                      config={"displaylogo": False})
 
 
 # ----------------------------------------------------------------------------- any PyG layer
@@ -172,7 +173,7 @@ def _progress() -> None:
     job: TrainJob = st.session_state[JOB]
     st.progress(job.progress, text=f"{job.label}: step {len(job.losses)} of {job.steps} · {job.status}")
     if job.losses:
-        st.plotly_chart(charts.loss_figure(job.losses, window=TrainJob.BATCHES), key="tfe-loss")
+        plot_view(charts.loss_figure(job.losses, window=TrainJob.BATCHES), key="tfe-loss")
     if job.running:
         st.button("Stop training", on_click=job.stop, key="tfe-stop")
         return

@@ -19,3 +19,11 @@ def headline(at) -> str:
 
 def verdict(at) -> str:
     return next(m.value for m in at.markdown if "data-tfe='verdict'" in m.value)
+
+
+def views(at) -> list[dict]:
+    """The 3D views on the page (``app.plot_view`` components), each as its plotly figure dict."""
+    import json
+
+    return [json.loads(json.loads(e.proto.json)) for e in at.get("bidi_component")
+            if e.proto.component_name == "tfe_plot_view"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from app.settings import from_state, to_query
 
-from app_checks import button, headline, ok, verdict
+from app_checks import button, headline, ok, verdict, views
 
 
 def test_default_page(app_test):
@@ -17,7 +17,9 @@ def test_default_page(app_test):
     assert "10⁻" in headline(at)
     assert "Not equivariant" not in verdict(at)  # tensor frames (exactness is tested in test_app_units)
     assert to_query(from_state(at.session_state)) == {}
-    assert len(at.get("plotly_chart")) == 1
+    (figure,) = views(at)  # one plot, two 3D scenes
+    assert {"scene", "scene2"} <= set(figure["layout"]) and figure["config"] == {"displaylogo": False}
+    assert figure["layout"]["uirevision"] == "tfe-camera" and not at.get("plotly_chart")
 
 
 def test_shape_transform_model_and_layers(app_test):
@@ -93,7 +95,7 @@ def test_side_by_side_gives_each_model_its_verdict(app_test):
     verdicts = [m.value for m in at.markdown if "data-tfe='verdict'" in m.value]
     assert len(verdicts) == 3  # the headline's and one per side
     assert "Not equivariant" not in verdicts[1] and "Not equivariant" in verdicts[2]
-    assert len(at.get("plotly_chart")) == 3
+    assert len(views(at)) == 3  # the main views and one per side
     at.selectbox(key="_tfe_compare_mode").set_value("scalar_frames").run()
     ok(at)
     assert "Not equivariant" not in [m.value for m in at.markdown if "data-tfe='verdict'" in m.value][2]

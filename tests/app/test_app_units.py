@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from app import pipeline, render, scene
+from app import pipeline, plot_view, render, scene
 from tensorframes_core.group import mirror, rotation_about, rotation_from_euler
 from app.settings import DEFAULTS, FIELDS, Settings, from_query, to_query
 from tensorframes_core.data import load_point_cloud
@@ -90,6 +90,22 @@ def test_scene_layers_and_plotly_figure(small_cloud):
     assert len(overlay.views) == 1
     plain = scene.as_plain(overlay)
     assert plain["views"][0]["points"][0]["pos"].shape == (300, 3)
+
+
+def test_plotly_js_is_served_from_the_installed_package(tmp_path, monkeypatch):
+    """The views' plotly.js is the plotly package's bundle, copied whole into the static folder once
+    (again when the package's bundle changes), never fetched."""
+    served = tmp_path / "static" / "plotly.min.js"
+    monkeypatch.setattr(plot_view, "SERVED", served)
+    plot_view.serve_plotly_js()
+    assert served.read_bytes() == plot_view.BUNDLE.read_bytes()
+    stamp = served.stat().st_mtime_ns
+    plot_view.serve_plotly_js()
+    assert served.stat().st_mtime_ns == stamp  # not copied twice
+    served.write_bytes(b"old")
+    plot_view.serve_plotly_js()
+    assert served.stat().st_size == plot_view.BUNDLE.stat().st_size and list(served.parent.iterdir()) == [served]
+    assert plot_view.SOURCE_URL in plot_view.JS and "https://" not in plot_view.JS
 
 
 def test_exports_read_back(small_cloud, tmp_path):
