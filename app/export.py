@@ -14,6 +14,7 @@ import io
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io
 
 
 def _rows(pos: np.ndarray, normals: np.ndarray) -> np.ndarray:
@@ -38,6 +39,6 @@ def normals_ply(pos: np.ndarray, normals: np.ndarray) -> bytes:
     return (header + out.getvalue()).encode()
 
 
-def figure_html(fig: go.Figure) -> bytes:
-    """A standalone HTML file (plotly.js inlined: works offline) of an interactive figure."""
-    return fig.to_html(include_plotlyjs=True, full_html=True).encode()
+def figure_html(fig: go.Figure | dict) -> bytes:
+    """A standalone HTML file (plotly.js inlined: works offline) of an interactive figure (or figure dict)."""
+    return plotly.io.to_html(fig, include_plotlyjs=True, full_html=True, validate=False).encode()

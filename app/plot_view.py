@@ -19,6 +19,7 @@ from pathlib import Path
 
 import plotly
 import plotly.graph_objects as go
+import plotly.io
 import streamlit as st
 
 BUNDLE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -110,8 +111,9 @@ def _component():
     return st.components.v2.component("tfe_plot_view", js=JS, isolate_styles=False)
 
 
-def plot_view(figure: go.Figure, key: str, config: dict | None = None) -> None:
-    """Draw ``figure`` in the persistent plot called ``key`` (the same key on every run keeps the plot)."""
-    spec = figure.to_json()  # numpy arrays as base64 typed arrays: compact, and plotly.js reads them
+def plot_view(figure: go.Figure | dict, key: str, config: dict | None = None) -> None:
+    """Draw ``figure`` (a ``go.Figure`` or a figure dict) in the persistent plot called ``key`` (the same key
+    on every run keeps the plot)."""
+    spec = plotly.io.to_json(figure, validate=False)  # numpy arrays as base64 typed arrays: plotly.js reads them
     payload = spec[:-1] + ', "config": ' + json.dumps(config or {}) + "}"
     _component()(data=payload, key=key, height="content")

@@ -10,6 +10,7 @@ import re
 import zipfile
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import torch
 
@@ -85,7 +86,10 @@ def test_scene_layers_and_plotly_figure(small_cloud):
     pred = next(a for a in side.views[0].arrows if a.name == "predicted normal")
     assert np.allclose(undo.vectors, pred.vectors, atol=1e-4 * np.abs(pred.vectors).max())
     fig = render.plotly_figure(side)
-    assert fig.layout.uirevision == render.UIREVISION and fig.layout.scene2.uirevision == render.UIREVISION
+    layout = fig["layout"]
+    assert layout["uirevision"] == render.UIREVISION and layout["scene2"]["uirevision"] == render.UIREVISION
+    go.Figure(fig)  # a valid plotly figure (validated here, not on every run)
+    assert [a["text"] for a in fig["layout"]["annotations"]] == ["original x", "transformed g·x"]
     overlay = scene.build_scene(res, full.replace(layout="overlay", show_messages=False))
     assert len(overlay.views) == 1
     plain = scene.as_plain(overlay)
