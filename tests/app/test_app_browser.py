@@ -259,3 +259,35 @@ def test_dark_theme_follows_the_browser_and_the_title_shows(server):
                                " return [getComputedStyle(h).backgroundColor, h.getBoundingClientRect().bottom]; }")
         assert header[0] == "rgba(0, 0, 0, 0)" or title.bounding_box()["y"] >= header[1], header
         page.screenshot(path=str(ARTIFACTS / "explorer_dark.png"))
+
+
+SCENE_BOXES = """() => {
+  const full = document.querySelector('.js-plotly-plot')._fullLayout;
+  return ['scene', 'scene2'].map((s) => ({
+    x: full[s].domain.x, y: full[s].domain.y,
+    w: (full[s].domain.x[1] - full[s].domain.x[0]) * full._size.w,
+    h: (full[s].domain.y[1] - full[s].domain.y[0]) * full._size.h}));
+}"""
+
+
+def test_views_go_one_per_row_on_a_narrow_screen(server):
+    """Two 3D views side by side on a wide screen; on a narrow one (sidebar open) one per row, each about as
+    wide as tall (plotly fits a scene to its height: a narrow, tall view cuts the object), and back again
+    when the window widens: laid out in the browser, without a rerun."""
+    stacked = ("(b) => { const full = document.querySelector('.js-plotly-plot')._fullLayout;"
+               " return (full.scene2.domain.y[1] <= full.scene.domain.y[0]) === b; }")
+    with browser_page(f"{server}/?n_points=300", 1500, 1000) as page:
+        page.wait_for_selector(".js-plotly-plot", timeout=RUN_TIMEOUT_MS)
+        page.wait_for_function(stacked, arg=False, timeout=RUN_TIMEOUT_MS)
+        left, right = page.evaluate(SCENE_BOXES)
+        assert left["x"][1] <= right["x"][0] and min(left["w"], right["w"]) >= 0.8 * left["h"], (left, right)
+        before = run_id(page)
+        page.set_viewport_size({"width": 820, "height": 1000})
+        page.wait_for_function(stacked, arg=True, timeout=RUN_TIMEOUT_MS)
+        top, bottom = page.evaluate(SCENE_BOXES)
+        assert all(box["w"] >= 0.8 * box["h"] for box in (top, bottom)), (top, bottom)
+        assert run_id(page) == before  # no rerun needed
+        page.screenshot(path=str(ARTIFACTS / "explorer_820.png"), full_page=True)
+        page.set_viewport_size({"width": 1500, "height": 1000})
+        page.wait_for_function(stacked, arg=False, timeout=RUN_TIMEOUT_MS)
+        _no_exception(page)
