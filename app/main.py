@@ -10,7 +10,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app import controls, panels, pipeline, scene, sections  # noqa: E402
+from app import controls, panels, pipeline, plot_view, scene, sections  # noqa: E402
 from app.errors import step  # noqa: E402
 
 st.set_page_config(page_title="Tensor Frames Explorer", layout="wide")
@@ -47,6 +47,8 @@ st.title("Tensor Frames Explorer")
 st.markdown("Rotate or mirror a point cloud and watch whether a network's predicted normals turn with it. "
             "**Tensor frames** make any message-passing network do exactly that.")
 settings = controls.sidebar(trained=sorted(st.session_state.get(sections.TRAINED, {})))
+with st.sidebar:
+    plot_view.preload()  # plotly.js loads while the model runs
 controls.sync_url(settings)
 sections.tour()
 

@@ -78,6 +78,10 @@ function draw(Plotly, root, figure) {
 }
 
 export default function ({ data, parentElement }) {
+  if (data === null || data === undefined) { // preload: fetch and evaluate plotly.js while the server runs
+    plotlyJs().catch(() => {});
+    return;
+  }
   let root = parentElement.querySelector(".tfe-plot");
   const fresh = !root;
   if (fresh) {

@@ -26,4 +26,4 @@ def views(at) -> list[dict]:
     import json
 
     return [json.loads(json.loads(e.proto.json)) for e in at.get("bidi_component")
-            if e.proto.component_name == "tfe_plot_view"]
+            if e.proto.component_name == "tfe_plot_view" and e.proto.json]  # not the empty preload element

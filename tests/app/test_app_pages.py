@@ -20,6 +20,8 @@ def test_default_page(app_test):
     (figure,) = views(at)  # one plot, two 3D scenes
     assert {"scene", "scene2"} <= set(figure["layout"]) and figure["config"] == {"displaylogo": False}
     assert figure["layout"]["uirevision"] == "tfe-camera" and not at.get("plotly_chart")
+    preload = [e for e in at.sidebar.get("bidi_component") if e.proto.component_name == "tfe_plot_view"]
+    assert len(preload) == 1 and not preload[0].proto.json  # plotly.js starts loading before the views
 
 
 def test_shape_transform_model_and_layers(app_test):
