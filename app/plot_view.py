@@ -47,9 +47,19 @@ def _component():
     return st.components.v2.component("tfe_plot_view", js=JS, isolate_styles=False)
 
 
+def static_serving() -> bool:
+    """Whether the server serves app/static/ (the repository's .streamlit/config.toml, read when the app is
+    started from the repository root, as ``make app`` does)."""
+    return bool(st.get_option("server.enableStaticServing"))
+
+
 def plot_view(figure: go.Figure | dict, key: str, config: dict | None = None) -> None:
     """Draw ``figure`` (a ``go.Figure`` or a figure dict) in the persistent plot called ``key`` (the same key
-    on every run keeps the plot)."""
+    on every run keeps the plot). Started without static serving, Streamlit's own chart draws it (remounted
+    on every change, no shared camera), so the page still works."""
+    if not static_serving():
+        st.plotly_chart(figure, key=key, config=config)
+        return
     spec = plotly.io.to_json(figure, validate=False)  # numpy arrays as base64 typed arrays: plotly.js reads them
     payload = spec[:-1] + ', "config": ' + json.dumps(config or {}) + "}"
     _component()(data=payload, key=key, height="content")
@@ -58,4 +68,5 @@ def plot_view(figure: go.Figure | dict, key: str, config: dict | None = None) ->
 def preload() -> None:
     """Start loading plotly.js in the browser now (an empty element): it then loads and is evaluated
     (1.5-2 s in headless Chromium) while the server still runs the model, not after the first view arrives."""
-    _component()(key="tfe-plotly-preload", height="content")
+    if static_serving():
+        _component()(key="tfe-plotly-preload", height="content")

@@ -112,6 +112,24 @@ def test_plotly_js_is_served_from_the_installed_package(tmp_path, monkeypatch):
     assert plot_view.SOURCE_URL in plot_view.JS and "https://" not in plot_view.JS
 
 
+def test_views_fall_back_to_streamlits_chart_without_static_serving(monkeypatch):
+    """Started away from the repository root (no .streamlit/config.toml: no static serving), the views are
+    Streamlit's own plotly charts: the page still draws them."""
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from app import plot_view as view
+        view.preload()
+        view.plot_view({"data": [{"type": "scatter3d", "x": [0, 1], "y": [0, 1], "z": [0, 1]}], "layout": {}},
+                       key="v", config={"displaylogo": False})
+
+    for serving, charts, components in ((True, 0, 2), (False, 1, 0)):
+        monkeypatch.setattr(plot_view, "static_serving", lambda serving=serving: serving)
+        at = AppTest.from_function(page).run()
+        assert not at.exception and len(at.get("plotly_chart")) == charts
+        assert len(at.get("bidi_component")) == components
+
+
 def test_exports_read_back(small_cloud, tmp_path):
     from app import export
 
