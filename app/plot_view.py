@@ -1,8 +1,8 @@
 """Plotly figures as plots that stay in the page: a Streamlit component (``st.components.v2``) whose
 element keeps its identity across reruns, so a new figure is drawn by ``Plotly.react`` into the plot
 (and the WebGL scenes) already there. ``st.plotly_chart`` remounts its chart whenever the figure
-changes, and a fresh ``newPlot`` of two 3D scenes costs 1.5-2 s in headless Chromium against 0.1-0.5 s
-for ``react`` (``benchmarks/browser_latency.py`` measures the whole step).
+changes, and a fresh ``newPlot`` of two WebGL scenes costs several times a ``react`` into the plot
+already there (``benchmarks/browser_latency.py`` measures the whole step).
 
 plotly.js is the installed plotly package's own bundle (no download): :func:`serve_plotly_js` copies it
 into ``app/static/``, which Streamlit serves (``server.enableStaticServing``), and the component loads
@@ -67,6 +67,6 @@ def plot_view(figure: go.Figure | dict, key: str, config: dict | None = None) ->
 
 def preload() -> None:
     """Start loading plotly.js in the browser now (an empty element): it then loads and is evaluated
-    (1.5-2 s in headless Chromium) while the server still runs the model, not after the first view arrives."""
+    while the server still runs the model, not after the first view arrives."""
     if static_serving():
         _component()(key="tfe-plotly-preload", height="content")

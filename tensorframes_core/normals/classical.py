@@ -26,7 +26,7 @@ def pca_normals(pos: Tensor, index: Tensor, ids: Optional[Tensor] = None) -> Ten
     r"""Smallest-variance axis of each point's neighbourhood (the point and its neighbours ``index: (N, k)``),
     :math:`C_i = \sum_j (y_j - \bar y)(y_j - \bar y)^T`, as Open3D's ``estimate_normals``. ``pos: (N, 3)``
     -> ``(N, 3)`` unit, in ``pos.dtype``: offsets and covariances in ``pos.dtype`` (float32 at least: the
-    offsets from the point keep the input's own precision; a float32 scan's blocks run 1.3x faster than
+    offsets from the point keep the input's own precision, and a float32 scan's blocks run faster than
     in float64), the eigen-solve in float64 (its vectorised acos/cos would round differently in a block's
     tail in float32: the chunked result equals one pass exactly). ``index: (M, k)`` may hold the rows of
     the points ``ids: (M,)`` only (a block of a whole-scan search), giving their ``(M, 3)`` normals.
