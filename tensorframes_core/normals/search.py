@@ -59,10 +59,13 @@ def query_others(tree, points: np.ndarray, ids: np.ndarray, k: int) -> Tuple[np.
     ``index (m, k)`` int64 and ``dist (m, k)`` float64, nearest first, each point itself left out (with
     duplicate points it need not be the first found)."""
     dist, found = tree.query(points[ids], k + 1, workers=-1)
-    found, dist = np.asarray(found).reshape(len(ids), k + 1), np.asarray(dist).reshape(len(ids), k + 1)
+    found = np.asarray(found, dtype=np.int64).reshape(len(ids), k + 1)
+    dist = np.asarray(dist).reshape(len(ids), k + 1)
+    if bool((found[:, 0] == ids).all()):  # the usual case: each point is its own nearest
+        return found[:, 1:], dist[:, 1:]
     own = found == ids[:, None]
     own[~own.any(1), -1] = True  # a point hidden behind k+1 duplicates: drop the farthest instead
-    return found[~own].reshape(len(ids), k).astype(np.int64), dist[~own].reshape(len(ids), k)
+    return found[~own].reshape(len(ids), k), dist[~own].reshape(len(ids), k)
 
 
 def neighbour_index(pos: Tensor, k: int) -> Tensor:
