@@ -50,7 +50,7 @@ function onThePage(layout, element) {
 // as it is wide, with its title (the annotation named "title <scene>") above it
 function fitToWidth(layout, width) {
   const ids = scenes(layout);
-  if (ids.length < 2 || width / ids.length >= MIN_VIEW_WIDTH) return;
+  if (ids.length < 2 || width / ids.length >= MIN_VIEW_WIDTH) return 1;
   const rowHeight = Math.min(layout.height, Math.max(260, Math.round(0.9 * width)));
   const top = (layout.margin && layout.margin.t) || 0;
   layout.height = ids.length * rowHeight + top;
@@ -62,19 +62,29 @@ function fitToWidth(layout, width) {
     const title = (layout.annotations || []).find((a) => a.name === "title " + id);
     if (title) Object.assign(title, { x: 0.5, y: upper, yanchor: row === 0 ? "bottom" : "top" });
   });
+  return ids.length;
+}
+
+// a colour bar as tall as one row, beside the first
+function colourBarsPerRow(data, rows) {
+  if (rows === 1) return data;
+  return data.map((t) => (t.marker && t.marker.colorbar
+    ? { ...t, marker: { ...t.marker, colorbar: { ...t.marker.colorbar, len: 0.6 / rows, y: 1 - 0.5 / rows,
+                                                  yanchor: "middle" } } }
+    : t));
 }
 
 function draw(Plotly, root, figure) {
   const layout = JSON.parse(JSON.stringify(figure.layout));
   onThePage(layout, root.parentNode);
   layout.width = root.clientWidth; // react keeps the plot's old size otherwise
-  fitToWidth(layout, layout.width);
+  const data = colourBarsPerRow(figure.data, fitToWidth(layout, layout.width));
   if (window.__tfeCamera) {
     for (const s of scenes(layout)) layout[s].camera = window.__tfeCamera;
   }
   root.style.height = layout.height + "px";
   root.__tfeWidth = layout.width;
-  return Plotly.react(root, figure.data, layout, figure.config);
+  return Plotly.react(root, data, layout, figure.config);
 }
 
 export default function ({ data, parentElement }) {
