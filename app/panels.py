@@ -146,7 +146,7 @@ def views(scene: Scene, s: Settings) -> None:
                     st.markdown(legend_html(scene), unsafe_allow_html=True)  # vtk.js draws no text
                     st.iframe(html, height=VTKJS_HEIGHT)
                     st.caption("pyvista scene drawn by vtk.js in your browser: drag to rotate (the two views are "
-                               "linked), scroll to zoom. The camera starts afresh when the scene changes.")
+                               "linked), scroll to zoom; your camera is kept when you change settings.")
                 else:
                     st.image(render.pyvista_png(scene), width="stretch")
                     st.caption("Static pyvista image. Switch the renderer to plotly or vtk.js to rotate the views.")

@@ -26,6 +26,7 @@ import streamlit as st
 from app.scene import ERROR_SCALE, Scene, as_plain
 
 WORKER = Path(__file__).with_name("render_worker.py")
+VTKJS_CAMERA = Path(__file__).with_name("vtkjs_camera.js").read_text(encoding="utf-8")  # see pyvista_html
 RENDER_TIMEOUT_S = 60
 CAMERA = {"eye": {"x": 1.45, "y": 1.45, "z": 1.0}, "up": {"x": 0, "y": 0, "z": 1}}
 UIREVISION = "tfe-camera"
@@ -157,5 +158,7 @@ def pyvista_png(scene: Scene, timeout: float = RENDER_TIMEOUT_S) -> bytes:
 
 def pyvista_html(scene: Scene, timeout: float = RENDER_TIMEOUT_S) -> str:
     """A standalone vtk.js page of ``scene`` (about 1.5 MB, drawn and rotated in the browser), exported by
-    pyvista in a separate process (cached); raises RenderError."""
-    return _pyvista(scene, ".html", timeout).decode("utf-8", errors="replace")
+    pyvista in a separate process (cached), with :data:`VTKJS_CAMERA` added: the camera the user set in
+    the last vtk.js view is put back. Raises RenderError."""
+    html = _pyvista(scene, ".html", timeout).decode("utf-8", errors="replace")
+    return html.replace("</body>", f"<script>{VTKJS_CAMERA}</script></body>", 1)

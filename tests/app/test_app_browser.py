@@ -291,3 +291,40 @@ def test_views_go_one_per_row_on_a_narrow_screen(server):
         page.set_viewport_size({"width": 1500, "height": 1000})
         page.wait_for_function(stacked, arg=False, timeout=RUN_TIMEOUT_MS)
         _no_exception(page)
+
+
+VTK_CAMERA = ("() => window.global.renderWindow.getRenderers().find((r) => r.getActors().length)"
+              ".getActiveCamera().getPosition()")
+
+
+def _vtk_frame(page, restored: bool = False):
+    """The vtk.js view's frame once its scene is drawn (and, with ``restored``, the kept camera put back)."""
+    view = page.locator("iframe").first
+    view.wait_for(timeout=RUN_TIMEOUT_MS)
+    frame = view.element_handle().content_frame()
+    frame.wait_for_selector("canvas", timeout=RUN_TIMEOUT_MS)
+    frame.wait_for_function("() => window.__tfeCameraRestored === true", timeout=RUN_TIMEOUT_MS)
+    return view, frame
+
+
+def test_vtkjs_view_keeps_the_camera(server):
+    """The vtk.js view is a new exported page on every run: the camera the user dragged to is put back."""
+    with browser_page(f"{server}/?n_points=400&renderer=pyvista%20(vtk.js%2C%20interactive)", 1200, 900) as page:
+        view, frame = _vtk_frame(page)
+        start = frame.evaluate(VTK_CAMERA)
+        box = view.bounding_box()
+        x, y = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.move(x + 150, y + 60, steps=10)
+        page.mouse.up()
+        dragged = frame.evaluate(VTK_CAMERA)
+        assert sum(abs(a - b) for a, b in zip(start, dragged)) > 1e-3, "the drag did not move the camera"
+        before = run_id(page)
+        page.get_by_role("slider", name="Point size").focus()
+        page.keyboard.press("ArrowRight")
+        wait_next_run(page, before)
+        view, frame = _vtk_frame(page)
+        kept = frame.evaluate(VTK_CAMERA)
+        assert all(abs(a - b) < 1e-6 * (1 + abs(b)) for a, b in zip(kept, dragged)), (dragged, kept)
+        _no_exception(page)
