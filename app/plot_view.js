@@ -77,13 +77,14 @@ function colourBarsPerRow(data, rows) {
 function draw(Plotly, root, figure) {
   const layout = JSON.parse(JSON.stringify(figure.layout));
   onThePage(layout, root.parentNode);
-  layout.width = root.clientWidth; // react keeps the plot's old size otherwise
-  const data = colourBarsPerRow(figure.data, fitToWidth(layout, layout.width));
+  const width = root.clientWidth; // 0 in a hidden tab: drawn again at its width when shown
+  if (width > 0) layout.width = width; // react keeps the plot's old size otherwise
+  const data = colourBarsPerRow(figure.data, width > 0 ? fitToWidth(layout, width) : 1);
   if (window.__tfeCamera) {
     for (const s of scenes(layout)) layout[s].camera = window.__tfeCamera;
   }
   root.style.height = layout.height + "px";
-  root.__tfeWidth = layout.width;
+  root.__tfeWidth = width;
   return Plotly.react(root, data, layout, figure.config);
 }
 

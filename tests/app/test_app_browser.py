@@ -290,6 +290,18 @@ def test_views_go_one_per_row_on_a_narrow_screen(server):
         page.screenshot(path=str(ARTIFACTS / "explorer_820.png"), full_page=True)
         page.set_viewport_size({"width": 1500, "height": 1000})
         page.wait_for_function(stacked, arg=False, timeout=RUN_TIMEOUT_MS)
+        # redrawn while its tab is hidden (no width there), the plot takes its width again when shown
+        page.get_by_role("tab", name="Charts").click()
+        before = run_id(page)
+        page.get_by_role("slider", name="Point size").focus()
+        page.keyboard.press("ArrowRight")
+        wait_next_run(page, before)
+        page.get_by_role("tab", name="3D views").click()
+        page.wait_for_function("() => { const gd = document.querySelector('.js-plotly-plot');"
+                               " return gd._fullLayout.width > 0.9 * gd.parentNode.clientWidth; }",
+                               timeout=RUN_TIMEOUT_MS)
+        left, right = page.evaluate(SCENE_BOXES)
+        assert left["x"][1] <= right["x"][0] and min(left["w"], right["w"]) >= 0.8 * left["h"], (left, right)
         _no_exception(page)
 
 
