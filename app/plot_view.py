@@ -43,7 +43,12 @@ def serve_plotly_js() -> None:
 
 @st.cache_resource
 def _component():
-    serve_plotly_js()
+    """The registered component, or None where plotly.js cannot be put into app/static/ (a read-only
+    checkout): the views then fall back to Streamlit's own chart."""
+    try:
+        serve_plotly_js()
+    except OSError:
+        return None
     return st.components.v2.component("tfe_plot_view", js=JS, isolate_styles=False)
 
 
@@ -53,20 +58,28 @@ def static_serving() -> bool:
     return bool(st.get_option("server.enableStaticServing"))
 
 
+def _mount():
+    """The component's mount command, or None where it cannot work here."""
+    return _component() if static_serving() else None
+
+
 def plot_view(figure: go.Figure | dict, key: str, config: dict | None = None) -> None:
     """Draw ``figure`` (a ``go.Figure`` or a figure dict) in the persistent plot called ``key`` (the same key
-    on every run keeps the plot). Started without static serving, Streamlit's own chart draws it (remounted
-    on every change, no shared camera), so the page still works."""
-    if not static_serving():
+    on every run keeps the plot). Without static serving, Streamlit's own chart draws it (remounted on
+    every change, no shared camera), so the page still works."""
+    mount = _mount()
+    if mount is None:
         st.plotly_chart(figure, key=key, config=config)
         return
-    spec = plotly.io.to_json(figure, validate=False)  # numpy arrays as base64 typed arrays: plotly.js reads them
-    payload = spec[:-1] + ', "config": ' + json.dumps(config or {}) + "}"
-    _component()(data=payload, key=key, height="content")
+    # a go.Figure holds its arrays in base64 already, the 3D figure dicts bring theirs (render.typed_array)
+    spec = plotly.io.to_json(figure, validate=False)
+    payload = spec[:-1] + ', "config": ' + json.dumps(config or {}) + "}"  # one JSON object: the figure + config
+    mount(data=payload, key=key, height="content")
 
 
 def preload() -> None:
     """Start loading plotly.js in the browser now (an empty element): it then loads and is evaluated
     while the server still runs the model, not after the first view arrives."""
-    if static_serving():
-        _component()(key="tfe-plotly-preload", height="content")
+    mount = _mount()
+    if mount is not None:
+        mount(key="tfe-plotly-preload", height="content")

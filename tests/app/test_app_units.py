@@ -113,8 +113,8 @@ def test_plotly_js_is_served_from_the_installed_package(tmp_path, monkeypatch):
 
 
 def test_views_fall_back_to_streamlits_chart_without_static_serving(monkeypatch):
-    """Started away from the repository root (no .streamlit/config.toml: no static serving), the views are
-    Streamlit's own plotly charts: the page still draws them."""
+    """Started away from the repository root (no .streamlit/config.toml: no static serving), or from a
+    read-only checkout, the views are Streamlit's own plotly charts: the page still draws them."""
     from streamlit.testing.v1 import AppTest
 
     def page():
@@ -123,11 +123,20 @@ def test_views_fall_back_to_streamlits_chart_without_static_serving(monkeypatch)
         view.plot_view({"data": [{"type": "scatter3d", "x": [0, 1], "y": [0, 1], "z": [0, 1]}], "layout": {}},
                        key="v", config={"displaylogo": False})
 
-    for serving, charts, components in ((True, 0, 2), (False, 1, 0)):
-        monkeypatch.setattr(plot_view, "static_serving", lambda serving=serving: serving)
-        at = AppTest.from_function(page).run()
-        assert not at.exception and len(at.get("plotly_chart")) == charts
-        assert len(at.get("bidi_component")) == components
+    def read_only():
+        raise PermissionError("read-only checkout")
+
+    try:
+        for serving, writable, charts, components in ((True, True, 0, 2), (False, True, 1, 0), (True, False, 1, 0)):
+            monkeypatch.setattr(plot_view, "static_serving", lambda serving=serving: serving)
+            if not writable:  # plotly.js cannot be put into app/static/
+                monkeypatch.setattr(plot_view, "serve_plotly_js", read_only)
+                plot_view._component.clear()
+            at = AppTest.from_function(page).run()
+            assert not at.exception and len(at.get("plotly_chart")) == charts
+            assert len(at.get("bidi_component")) == components
+    finally:
+        plot_view._component.clear()  # the next test registers the real component again
 
 
 def test_exports_read_back(small_cloud, tmp_path):
