@@ -95,20 +95,30 @@ export default function ({ data, parentElement }) {
   }
   let root = parentElement.querySelector(".tfe-plot");
   const fresh = !root;
-  if (fresh) {
-    root = document.createElement("div");
-    root.className = "tfe-plot";
-    parentElement.appendChild(root);
-  }
+  root = root || document.createElement("div");
   root.__tfeFigure = typeof data === "string" ? JSON.parse(data) : data;
+  let waiting = null;
+  if (fresh) { // the first draw takes a few seconds on a slow machine: hold the space and say so
+    root.className = "tfe-plot";
+    root.style.height = root.__tfeFigure.layout.height + "px";
+    waiting = document.createElement("div");
+    waiting.className = "tfe-plot-waiting";
+    waiting.textContent = "Drawing the plot…";
+    waiting.style.cssText = "opacity: 0.6; font-size: 0.9rem; padding: 0.5rem 0;";
+    parentElement.append(waiting, root);
+  }
   plotlyJs()
     .then((Plotly) => draw(Plotly, root, root.__tfeFigure).then(() => {
       if (!fresh) return;
+      waiting.remove();
       keepCamera(Plotly, root);
       // a new width (window resized, sidebar opened or closed): lay the views out again
       new ResizeObserver(() => {
         if (Math.abs(root.clientWidth - root.__tfeWidth) > 1) draw(Plotly, root, root.__tfeFigure);
       }).observe(root);
     }))
-    .catch((error) => { root.textContent = "The 3D view could not be drawn: " + error.message; });
+    .catch((error) => {
+      if (waiting) waiting.remove();
+      root.textContent = "The plot could not be drawn: " + error.message;
+    });
 }

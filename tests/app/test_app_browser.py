@@ -279,6 +279,7 @@ def test_views_go_one_per_row_on_a_narrow_screen(server):
     with browser_page(f"{server}/?n_points=300", 1500, 1000) as page:
         page.wait_for_selector(".js-plotly-plot", timeout=RUN_TIMEOUT_MS)
         page.wait_for_function(stacked, arg=False, timeout=RUN_TIMEOUT_MS)
+        page.wait_for_function("() => !document.querySelector('.tfe-plot-waiting')", timeout=RUN_TIMEOUT_MS)
         left, right = page.evaluate(SCENE_BOXES)
         assert left["x"][1] <= right["x"][0] and min(left["w"], right["w"]) >= 0.8 * left["h"], (left, right)
         before = run_id(page)
