@@ -46,6 +46,24 @@ def _wait_camera(page, eye: dict) -> dict:
     return _camera(page)
 
 
+def _drag(page, view) -> None:
+    """Rotate the camera: drag across the left quarter of ``view``."""
+    box = view.bounding_box()
+    x, y = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 120, y + 40, steps=8)
+    page.mouse.up()
+
+
+def _point_size_step(page) -> None:
+    """One step of the point size slider (a change of the picture only), until its run has ended."""
+    before = run_id(page)
+    page.get_by_role("slider", name="Point size").focus()
+    page.keyboard.press("ArrowRight")
+    wait_next_run(page, before)
+
+
 def _non_blank_fraction(png: bytes) -> float:
     from PIL import Image
 
@@ -79,19 +97,10 @@ def test_explorer_in_chromium(server):
             assert _non_blank_fraction(plot.screenshot()) > 0.01, "the 3D view is blank"
 
             # rotate the left view by dragging, then move a slider that only changes the picture
-            box = plot.bounding_box()
-            x, y = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5
-            page.mouse.move(x, y)
-            page.mouse.down()
-            page.mouse.move(x + 120, y + 40, steps=8)
-            page.mouse.up()
+            _drag(page, plot)
             dragged = _camera(page)
             assert abs(dragged["x"] - 1.45) + abs(dragged["y"] - 1.45) > 0.05, "the drag did not move the camera"
-            before = run_id(page)
-            slider = page.get_by_role("slider", name="Point size")
-            slider.focus()
-            page.keyboard.press("ArrowRight")
-            wait_next_run(page, before)
+            _point_size_step(page)
             kept = _wait_camera(page, dragged)
             assert all(abs(kept[k] - dragged[k]) < 1e-6 for k in "xyz"), f"camera reset: {dragged} -> {kept}"
             linked = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.scene2.camera.eye")
@@ -293,10 +302,7 @@ def test_views_go_one_per_row_on_a_narrow_screen(server):
         page.wait_for_function(stacked, arg=False, timeout=RUN_TIMEOUT_MS)
         # redrawn while its tab is hidden (no width there), the plot takes its width again when shown
         page.get_by_role("tab", name="Charts").click()
-        before = run_id(page)
-        page.get_by_role("slider", name="Point size").focus()
-        page.keyboard.press("ArrowRight")
-        wait_next_run(page, before)
+        _point_size_step(page)
         page.get_by_role("tab", name="3D views").click()
         page.wait_for_function("() => { const gd = document.querySelector('.js-plotly-plot');"
                                " return gd._fullLayout.width > 0.9 * gd.parentNode.clientWidth; }",
@@ -325,18 +331,10 @@ def test_vtkjs_view_keeps_the_camera(server):
     with browser_page(f"{server}/?n_points=400&renderer=pyvista%20(vtk.js%2C%20interactive)", 1200, 900) as page:
         view, frame = _vtk_frame(page)
         start = frame.evaluate(VTK_CAMERA)
-        box = view.bounding_box()
-        x, y = box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5
-        page.mouse.move(x, y)
-        page.mouse.down()
-        page.mouse.move(x + 150, y + 60, steps=10)
-        page.mouse.up()
+        _drag(page, view)
         dragged = frame.evaluate(VTK_CAMERA)
         assert sum(abs(a - b) for a, b in zip(start, dragged)) > 1e-3, "the drag did not move the camera"
-        before = run_id(page)
-        page.get_by_role("slider", name="Point size").focus()
-        page.keyboard.press("ArrowRight")
-        wait_next_run(page, before)
+        _point_size_step(page)
         view, frame = _vtk_frame(page)
         kept = frame.evaluate(VTK_CAMERA)
         assert all(abs(a - b) < 1e-6 * (1 + abs(b)) for a, b in zip(kept, dragged)), (dragged, kept)
