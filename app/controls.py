@@ -136,7 +136,9 @@ def use_trained(label: str) -> None:
         st.session_state.update(weights=label, arch=job.arch, mode=job.mode, frames=job.frames)
 
 
-def _picture_section() -> None:
+def picture_section() -> None:
+    """Section 4 of the sidebar: the controls that change only the picture (:data:`~app.settings.PICTURE`)."""
+    st.header("4 · Picture")
     st.radio("Views", cfg.LAYOUTS, key="layout", horizontal=True)
     st.radio("Renderer", cfg.RENDERERS, key="renderer", horizontal=True)
     st.selectbox("Colour points by", cfg.COLOR_BY, key="color_by")
@@ -160,7 +162,8 @@ def _picture_section() -> None:
 
 
 def sidebar(trained: Sequence[str]) -> Settings:
-    """Draw every control and return the current :class:`Settings`."""
+    """Draw the controls of sections 1-3 (the picture's are drawn by :func:`picture_section`) and return
+    the current :class:`Settings`."""
     pending = st.session_state.pop(PENDING_USE, None)
     if pending is not None:
         use_trained(pending)
@@ -171,6 +174,9 @@ def sidebar(trained: Sequence[str]) -> Settings:
         _transform_section()
         st.header("3 · Model")
         _model_section(trained)
-        st.header("4 · Picture")
-        _picture_section()
     return cfg.from_state(st.session_state)
+
+
+def with_picture(s: Settings) -> Settings:
+    """``s`` with the picture controls' current values (a picture-only rerun keeps the rest of ``s``)."""
+    return s.replace(**{name: st.session_state[name] for name in cfg.PICTURE if name in st.session_state})

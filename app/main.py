@@ -14,7 +14,7 @@ from app import controls, panels, pipeline, plot_view, scene, sections  # noqa: 
 from app.errors import step  # noqa: E402
 
 st.set_page_config(page_title="Tensor Frames Explorer", layout="wide")
-st.session_state["_tfe_run"] = st.session_state.get("_tfe_run", 0) + 1
+st.session_state["_tfe_full_runs"] = st.session_state.get("_tfe_full_runs", 0) + 1
 controls.init_state(st.query_params.to_dict())
 
 
@@ -42,6 +42,40 @@ def load_model(s):
     return pipeline.shared_model(s.arch, s.mode, s.frames), s
 
 
+@st.fragment
+def picture(results, loaded, settings, tabs) -> None:
+    """Everything drawn from the model's results and the picture controls: the sidebar's section 4, the 3D
+    views, the message close-up, the side-by-side views and the views' downloads (``tabs``: the views,
+    side-by-side and export containers). A picture-only control reruns this alone: no model, and the rest
+    of the page is not sent again. Its last element is the sentinel whose ``data-run`` counts the runs that
+    ended (whole or this fragment's) and ``data-full`` the whole-page runs among them."""
+    with st.sidebar:
+        controls.picture_section()
+    settings = controls.with_picture(settings)
+    controls.sync_url(settings)
+    views_tab, side_tab, export_slot = tabs
+    scene_ = None
+    with views_tab:
+        if results is not None:
+            with step("drawing the 3D views"):
+                scene_ = scene.build_scene(results, settings)
+                panels.views(scene_, settings)
+            if settings.show_messages:
+                with step("showing the message"):
+                    panels.message_panel(results, settings)
+    with side_tab:
+        if results is not None:
+            with step("running the second model"):
+                sections.side_by_side_tab(results, loaded, settings, results.cloud)
+    with export_slot:
+        if scene_ is not None:
+            with step("preparing the downloads"):
+                sections.export_tab(results, scene_)
+    st.session_state["_tfe_run"] = st.session_state.get("_tfe_run", 0) + 1
+    st.markdown(f"<div id='tfe-ready' data-run='{st.session_state['_tfe_run']}' "
+                f"data-full='{st.session_state['_tfe_full_runs']}'></div>", unsafe_allow_html=True)
+
+
 panels.page_style()
 st.title("Tensor Frames Explorer")
 st.markdown("Rotate or mirror a point cloud and watch whether a network's predicted normals turn with it. "
@@ -52,7 +86,7 @@ with st.sidebar:
 controls.sync_url(settings)
 sections.tour()
 
-results = loaded = scene_ = None
+results = loaded = None
 with step("loading the input") as loading:
     cloud = load_cloud(settings)
 if not loading.ok:
@@ -72,22 +106,10 @@ if results is not None:
         panels.equivariance(results, loaded, settings)
 tab_views, tab_charts, tab_side, tab_layer, tab_train, tab_export = st.tabs(
     ["3D views", "Charts", "Side by side", "Any PyG layer", "Train a model", "Export"])
-with tab_views:
-    if results is not None:
-        with step("drawing the 3D views"):
-            scene_ = scene.build_scene(results, settings)
-            panels.views(scene_, settings)
-        if settings.show_messages:
-            with step("showing the message"):
-                panels.message_panel(results, settings)
 with tab_charts:
     if results is not None:
         with step("computing the charts"):
             sections.charts_tab(results, loaded, settings, cloud)
-with tab_side:
-    if results is not None:
-        with step("running the second model"):
-            sections.side_by_side_tab(results, loaded, settings, cloud)
 with tab_layer:
     if cloud is not None:
         with step("testing the layer"):
@@ -96,11 +118,8 @@ with tab_train:
     with step("training"):
         sections.train_tab()
 with tab_export:
-    if scene_ is not None:
-        with step("preparing the downloads"):
-            sections.export_tab(results, scene_)
+    export_views = st.container()  # filled by the picture fragment, above the whole-file section
     if cloud is not None:
         with step("normals for the whole file"):
             sections.whole_file_section(cloud)
-
-st.markdown(f"<div id='tfe-ready' data-run='{st.session_state['_tfe_run']}'></div>", unsafe_allow_html=True)
+picture(results, loaded, settings, (tab_views, tab_side, export_views))

@@ -126,6 +126,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "neighbour": (0, 63),
 }
 NOT_IN_URL = ("weights",)  # in-app trained models live in one browser session only
+PICTURE = tuple(FIELDS)[tuple(FIELDS).index("layout"):]  # the picture-only fields (never rerun a model)
 
 
 def _parse(name: str, text: str) -> Any:

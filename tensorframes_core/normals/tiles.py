@@ -9,6 +9,9 @@ O(N) for the cloud plus O(tile) for the network, and the result is that of one p
 """
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
 
 import numpy as np
 import torch
@@ -33,9 +36,14 @@ def can_tile(model: torch.nn.Module) -> bool:
     return not selector.uses_frames or selector.kind == "pca"
 
 
-def tiled_normals(model: NormalModel, pos: Tensor, tile: int = TILE, progress: bool = False) -> Tensor:
+def tiled_normals(model: NormalModel, pos: Tensor, tile: int = TILE, progress: bool = False,
+                  workers: Optional[int] = None) -> Tensor:
     """``model``'s normals ``(N, 3)`` of one cloud ``pos: (N, 3)`` (CPU), ``tile`` points per call (see the
-    module docstring); a progress bar over the tiles if ``progress``. ``ValueError`` if not :func:`can_tile`."""
+    module docstring); a progress bar over the tiles if ``progress``. ``ValueError`` if not :func:`can_tile`.
+
+    ``workers`` tiles run at once (default: torch's thread count), each in its own thread with one torch
+    thread (torch's count is set to 1 meanwhile and restored): the network's small per-block operations
+    scale better over tiles than inside each operation."""
     if not can_tile(model):
         raise ValueError(f"{type(model).__name__} cannot run in tiles (unbounded receptive field or learned frames)")
     param = next(model.parameters())
@@ -51,12 +59,15 @@ def tiled_normals(model: NormalModel, pos: Tensor, tile: int = TILE, progress: b
         ref_ids = strided_subsample(batch, 1, model.ref_points)
         reference = (work[ref_ids], ref_ids, kd_tree(points[ref_ids.numpy()]))
     out = torch.empty(n, 3, dtype=pos.dtype)
-    local = np.full(n, -1, dtype=np.int64)  # global -> tile index, reset after each tile
     order = tree.indices
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
-    starts = range(0, n, tile)
-    for start in tqdm(starts, total=len(starts), desc="model normals", unit="tile", disable=not progress, leave=False):
+    scratch = threading.local()
+
+    def run_tile(start: int) -> None:
+        if not hasattr(scratch, "local"):
+            scratch.local = np.full(n, -1, dtype=np.int64)  # global -> tile index, reset after each tile
+        local = scratch.local
         ids = order[start:start + tile]
         grown, rows, dists = _grow(tree, points, ids, width, model.receptive_hops, local, rank)
         index = torch.from_numpy(np.where(rows >= 0, local[rows.clip(0)], -1))
@@ -72,6 +83,20 @@ def tiled_normals(model: NormalModel, pos: Tensor, tile: int = TILE, progress: b
             normals = model(work[torch.from_numpy(grown)], scope=scope)
         out[torch.from_numpy(ids)] = normals[:len(ids)].to(pos.dtype)
         local[grown] = -1
+
+    starts = range(0, n, tile)
+    workers = max(1, min(len(starts), workers or torch.get_num_threads()))
+    threads = torch.get_num_threads()
+    bar = tqdm(total=len(starts), desc="model normals", unit="tile", disable=not progress, leave=False)
+    try:
+        if workers > 1:
+            torch.set_num_threads(1)
+        with ThreadPoolExecutor(workers) as pool:
+            for _ in pool.map(run_tile, starts):
+                bar.update()
+    finally:
+        torch.set_num_threads(threads)
+        bar.close()
     return out.to(pos.device)
 
 

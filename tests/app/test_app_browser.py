@@ -2,7 +2,8 @@
 
 Starts `streamlit run app/main.py` on a free 127.0.0.1 port in its own process group, waits for the
 app's sentinel (`#tfe-ready`, whose data-run grows with every completed run), checks that the 3D
-view is drawn, rotates the camera, moves a picture-only slider and checks the camera was kept,
+view is drawn, rotates the camera, moves a picture-only slider and checks the camera was kept (and that
+only the picture's fragment ran),
 switches the model, opens a second independent page with the vtk.js renderer, and saves
 screenshots to tests/artifacts/.
 """
@@ -100,7 +101,10 @@ def test_explorer_in_chromium(server):
             _drag(page, plot)
             dragged = _camera(page)
             assert abs(dragged["x"] - 1.45) + abs(dragged["y"] - 1.45) > 0.05, "the drag did not move the camera"
+            full_runs = page.get_attribute("#tfe-ready", "data-full")
             _point_size_step(page)
+            assert page.get_attribute("#tfe-ready", "data-full") == full_runs, "a picture-only change reran the page"
+            assert "point_size=4" in page.url, f"the URL did not follow the picture: {page.url}"
             kept = _wait_camera(page, dragged)
             assert all(abs(kept[k] - dragged[k]) < 1e-6 for k in "xyz"), f"camera reset: {dragged} -> {kept}"
             linked = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.scene2.camera.eye")
@@ -112,6 +116,7 @@ def test_explorer_in_chromium(server):
             page.get_by_text("baseline (no frames)").click()
             wait_next_run(page, before)
             _no_exception(page)
+            assert page.get_attribute("#tfe-ready", "data-full") != full_runs, "a model change must rerun the page"
             assert "mode=baseline" in page.url
             assert _verdict(page).startswith(("Not equivariant", "Almost equivariant")), _verdict(page)
 
