@@ -19,15 +19,18 @@ def box_and_ball(n, dtype):
     return torch.from_numpy(np.concatenate([a, b])).to(dtype)
 
 
+@pytest.mark.parametrize("workers", [1, 3])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_tiles_equal_one_pass(dtype):
+def test_tiles_equal_one_pass(dtype, workers):
     torch.manual_seed(int(torch.randint(0, 10_000, ())))
     model = build_model("multiscale", "tensor_frames", layers=2, hidden="4x0n+2x1n+1x2n", ref_points=500)
     model = model.to(dtype).eval()
     pos = box_and_ball(4000, dtype)
     with torch.no_grad():
         whole = model(pos)
-    tiles = tiled_normals(model, pos, tile=500)  # 8 tiles, each grown by 3 hops
+    threads = torch.get_num_threads()
+    tiles = tiled_normals(model, pos, tile=500, workers=workers)  # 8 tiles, each grown by 3 hops
+    assert torch.get_num_threads() == threads  # restored after the tiles' threads
     # float64: the same arithmetic up to summation order; float32: rounding of the search's distances
     # (float64 in the KD-tree) through the network, bounded by the frames' margins (eps^(2/3))
     atol = tol(dtype, ops=1e3) if dtype == torch.float64 else 1e-5

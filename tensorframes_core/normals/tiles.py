@@ -24,7 +24,7 @@ from tensorframes_core.normals.search import kd_tree, query_others
 
 Tensor = torch.Tensor
 
-TILE = 131_072  # points whose outputs one model call returns
+TILE = 65_536  # points whose outputs one model call returns (a worker thread's working set)
 
 
 def can_tile(model: torch.nn.Module) -> bool:
