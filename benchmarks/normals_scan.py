@@ -3,6 +3,8 @@
     python benchmarks/normals_scan.py [--points 1000000] [--methods pca,jet,default] [--open3d-path DIR]
                                       [--repeats 3]
 
+A method may carry more flags of the command: ``--methods "pca,default,default --model-points 0"``.
+
 Run it without OMP_NUM_THREADS, as a user runs both tools (the README's table); the table's header says
 which setting it ran under.
 
@@ -87,8 +89,11 @@ def main() -> None:
         source = tmp / "scan.ply"
         write_normals(source, pos, np.zeros_like(pos))  # the normal columns are ignored: zeros
         tf = [sys.executable, "-m", "tensorframes_core.cli", "normals", str(source), "--quiet", "--device", "cpu"]
-        commands = {f"tensorframes normals --method {m}": (tf + ["--out", str(tmp / f"{m}.ply"), "--method", m],
-                                                            tmp / f"{m}.ply", None) for m in args.methods.split(",")}
+        commands = {}
+        for i, method in enumerate(args.methods.split(",")):  # a method may carry flags: "default --model-points 0"
+            out = tmp / f"method{i}.ply"
+            commands[f"tensorframes normals --method {method}"] = (tf + ["--out", str(out), "--method", *method.split()],
+                                                                   out, None)
         commands["Open3D estimate_normals (KNN 16)"] = ([sys.executable, "-c", OPEN3D, str(source),
                                                          str(tmp / "open3d.ply")], tmp / "open3d.ply", env)
         runs = {name: [] for name in commands}

@@ -175,6 +175,9 @@ def _add_normals_args(m: argparse.ArgumentParser) -> None:
     m.add_argument("--orient", default="none", help="none, centroid, viewpoint:X,Y,Z or consistent")
     m.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     m.add_argument("--n-points", type=int, default=None, help="points sampled on a mesh (default 10,000)")
+    m.add_argument("--model-points", type=int, default=None,
+                   help="a model runs on at most this many points (default 65,536), the others take the nearest "
+                        "one's normal (better on noisy dense scans, and faster); 0: every point")
     m.add_argument("--quiet", action="store_true", help="no progress lines")
     m.set_defaults(func=_normals)
 
@@ -187,6 +190,7 @@ def _normals(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from tensorframes_core.data import load_point_cloud
     from tensorframes_core.data.writers import encode_normals, write_normals
     from tensorframes_core.normals import estimate_normals
+    from tensorframes_core.normals.estimate import MODEL_POINTS
 
     def say(text: str) -> None:
         if not args.quiet:
@@ -197,7 +201,8 @@ def _normals(args: argparse.Namespace, argv: Sequence[str]) -> int:
     cloud = load_point_cloud(args.input, n_points=args.n_points, max_points=WHOLE_FILE_POINTS,
                              max_bytes=WHOLE_FILE_BYTES)
     say(f"read {len(cloud):,} points from {args.input}")
-    normals = estimate_normals(cloud.pos, args.method, args.k, args.orient, args.device, progress=not args.quiet)
+    normals = estimate_normals(cloud.pos, args.method, args.k, args.orient, args.device, progress=not args.quiet,
+                               model_points=MODEL_POINTS if args.model_points is None else args.model_points)
     say(f"estimated normals ({args.method}, orient {args.orient})")
     write_normals(args.out, cloud.pos.numpy(), normals.numpy(), None if cloud.colors is None else cloud.colors.numpy())
     say(f"wrote {args.out}")

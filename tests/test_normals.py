@@ -95,6 +95,27 @@ def test_a_shipped_model_as_method():
     assert normals.shape == (600, 3) and bool(torch.isfinite(normals).all())
 
 
+def test_a_model_sees_at_most_model_points_and_the_rest_take_the_nearest():
+    """Above ``model_points`` a model runs on every ceil(N / m)-th point alone; each other point gets the normal
+    of its nearest seen point, so the result turns with the input (random O(3) with a reflection, float64)."""
+    from tensorframes_core.equivariance import random_orthogonal
+
+    pos = torus(2_500, seed=int(torch.randint(0, 10_000, ())))[0]
+    method = "dgcnn/tensor_frames/pca"
+    normals = estimate_normals(pos, method, model_points=1_000)  # step 3: 834 points seen
+    seen = pos[::3]
+    torch.testing.assert_close(normals[::3], estimate_normals(seen, method, model_points=0))
+    nearest = torch.cdist(pos, seen).argmin(1)
+    torch.testing.assert_close(normals, normals[::3][nearest])
+    g = random_orthogonal(d=3, dtype=F64)
+    g = g * torch.linalg.det(g).sign() * torch.tensor([-1.0, 1.0, 1.0], dtype=F64)  # det -1: with a reflection
+    turned = estimate_normals(pos @ g.T, method, model_points=1_000)
+    # the model runs in float32: the project's float32 target (relative error <= 1e-4) bounds it
+    assert float((turned - normals @ g.T).norm() / normals.norm()) <= 1e-4
+    everything = estimate_normals(pos, method, model_points=0)
+    assert not torch.allclose(everything, normals)  # 0: the model saw every point
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"pos": torch.zeros(10, 2)}, "shape"),
     ({"pos": np.zeros((10, 3))}, "shape"),
@@ -103,6 +124,7 @@ def test_a_shipped_model_as_method():
     ({"orient": "viewpoint:1,2"}, "unknown orientation"),
     ({"method": "resnet"}, "unknown method"),
     ({"k": 2}, "at least 3"),
+    ({"model_points": 2}, "model_points must be at least 3"),
 ])
 def test_bad_input_is_an_input_error(kwargs, match):
     args = {"pos": torch.randn(50, 3), **kwargs}

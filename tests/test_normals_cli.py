@@ -36,6 +36,8 @@ def test_bad_input_or_output_leaves_no_file(scan, tmp_path, capsys):
     assert main(["normals", str(bad), "--out", str(tmp_path / "y.ply")]) == 2
     assert main(["normals", str(path), "--out", str(tmp_path / "z.ply"), "--orient", "up"]) == 2
     assert main(["normals", str(path), "--out", str(tmp_path / "no" / "w.ply")]) == 2
+    assert main(["normals", str(path), "--out", str(tmp_path / "v.ply"), "--model-points", "2"]) == 2
+    assert "model_points must be at least 3" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.xyz", "scan.xyz"]
 
 
@@ -49,6 +51,20 @@ def coloured_scan(tmp_path):
     path = tmp_path / "coloured.ply"
     trimesh.PointCloud(cloud.pos.numpy(), colors=rgb).export(path)
     return path, cloud, rgb
+
+
+def test_model_points_sets_what_the_model_sees(scan, tmp_path):
+    """``--model-points M``: the model's normals on every ceil(N / M)-th point, the nearest one's elsewhere."""
+    path, cloud = scan
+    normals = {}
+    for seen in ("1000", "0"):
+        out = tmp_path / f"n{seen}.npz"
+        assert main(["normals", str(path), "--out", str(out), "--model-points", seen, "--quiet"]) == 0
+        normals[seen] = load_point_cloud(out).normals
+    pos = load_point_cloud(path).pos
+    nearest = torch.cdist(pos, pos[::3]).argmin(1)
+    torch.testing.assert_close(normals["1000"], normals["1000"][::3][nearest])
+    assert not torch.allclose(normals["0"], normals["1000"])
 
 
 @pytest.mark.parametrize("ext", WRITE_FORMATS)

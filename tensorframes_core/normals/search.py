@@ -81,3 +81,16 @@ def neighbour_index(pos: Tensor, k: int) -> Tensor:
     for ids, index in neighbour_chunks(pos, k):
         table[ids] = index
     return table
+
+
+def nearest_of(query: Tensor, ref: Tensor) -> Tensor:
+    """For each point of ``query: (N, 3)`` the index of its nearest point in ``ref: (M, 3)``: ``(N,)`` long on
+    ``query.device`` (a KD-tree of ``ref`` on the CPU, the exact torch search elsewhere).
+
+    >>> nearest_of(torch.tensor([[0.1, 0, 0], [2.9, 0, 0]]), torch.tensor([[0.0, 0, 0], [3, 0, 0]]))
+    tensor([0, 1])
+    """
+    if query.device.type == "cpu":
+        _, found = kd_tree(ref.detach().double().numpy()).query(query.detach().double().numpy(), 1, workers=-1)
+        return torch.from_numpy(np.asarray(found, dtype=np.int64).reshape(-1))
+    return knn_table(ref, query, 1)[0][:, 0]

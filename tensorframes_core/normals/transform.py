@@ -6,11 +6,11 @@ from typing import Optional
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
-from tensorframes_core.normals.estimate import estimate_normals
+from tensorframes_core.normals.estimate import MODEL_POINTS, estimate_normals
 
 
 class EstimateNormals(BaseTransform):
-    """``data.norm = estimate_normals(data.pos, method, k, orient, device)`` (see there).
+    """``data.norm = estimate_normals(data.pos, method, k, orient, device, model_points=model_points)`` (see there).
 
     >>> import torch
     >>> from torch_geometric.transforms import Compose, NormalizeScale
@@ -20,11 +20,13 @@ class EstimateNormals(BaseTransform):
     """
 
     def __init__(self, method: str = "default", k: Optional[int] = None, orient: Optional[str] = None,
-                 device: Optional[str] = None) -> None:
+                 device: Optional[str] = None, model_points: Optional[int] = MODEL_POINTS) -> None:
         self.method, self.k, self.orient, self.device = method, k, orient, device
+        self.model_points = model_points
 
     def forward(self, data: Data) -> Data:
-        data.norm = estimate_normals(data.pos, self.method, self.k, self.orient, self.device)
+        data.norm = estimate_normals(data.pos, self.method, self.k, self.orient, self.device,
+                                     model_points=self.model_points)
         return data
 
     def __repr__(self) -> str:
