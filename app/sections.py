@@ -234,8 +234,8 @@ def whole_file_section(cloud: Cloud) -> None:
     if job is not None and job.filename != upload.name:
         job = None
     if job is None:
-        st.caption(f"The views show a sample of {upload.name}; this computes jet-fitting normals for every point "
-                   "of the file (in input order) in the background.")
+        st.caption(f"The views show a sample of {upload.name}; this computes normals for every point of the file "
+                   "(in input order) in the background, with the flagship estimator as `tensorframes normals` does.")
         if st.button("Compute normals for every point", key="tfe-whole"):
             st.session_state[WHOLE] = WholeFileJob(upload.getvalue(), upload.name).start()
             st.rerun()

@@ -22,7 +22,7 @@ class WholeFileJob:
 
     data: bytes
     filename: str
-    method: str = "jet"
+    method: str = "default"  # the flagship estimator, as ``tensorframes normals`` uses it
     status: str = "waiting"
     message: str = ""
     n_points: int = 0
