@@ -41,7 +41,7 @@ def main() -> None:
         if method in ("pca", "jet"):
             runs.append((method, method, None))
         else:
-            runs += [(f"{method} (model on {f'<= {int(m):,}' if int(m) else 'every'} points)", method, int(m))
+            runs += [(f"{method} (model on {f'<= {int(m):,} points' if int(m) else 'every point'})", method, int(m))
                      for m in args.model_points.split(",")]
     print(f"{args.mesh}: RMS unoriented angle error (deg), seconds in brackets")
     print("| noise | method | " + " | ".join(f"{n:,} points" for n in sizes) + " |")
