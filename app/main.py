@@ -9,9 +9,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
+from streamlit.delta_generator import DeltaGenerator  # noqa: E402
 
 from app import controls, panels, pipeline, plot_view, scene, sections  # noqa: E402
 from app.errors import step  # noqa: E402
+from app.settings import Settings  # noqa: E402
 
 st.set_page_config(page_title="Tensor Frames Explorer", layout="wide")
 st.session_state["_tfe_full_runs"] = st.session_state.get("_tfe_full_runs", 0) + 1
@@ -43,7 +45,8 @@ def load_model(s):
 
 
 @st.fragment
-def picture(results, loaded, settings, tabs) -> None:
+def picture(results: pipeline.Results | None, loaded: pipeline.LoadedModel | None, settings: Settings,
+            tabs: tuple[DeltaGenerator, DeltaGenerator, DeltaGenerator]) -> None:
     """Everything drawn from the model's results and the picture controls: the sidebar's section 4, the 3D
     views, the message close-up, the side-by-side views and the views' downloads (``tabs``: the views,
     side-by-side and export containers). A picture-only control reruns this alone: no model, and the rest
