@@ -97,7 +97,8 @@ def test_a_shipped_model_as_method():
 
 def test_a_model_sees_at_most_model_points_and_the_rest_take_the_nearest():
     """Above ``model_points`` a model runs on every ceil(N / m)-th point alone; each other point gets the normal
-    of its nearest seen point, so the result turns with the input (random O(3) with a reflection, float64)."""
+    of its nearest seen point, so the result turns with the input (random O(3) with a reflection; float64
+    input, a float32 model)."""
     from tensorframes_core.equivariance import random_orthogonal
 
     pos = torus(2_500, seed=int(torch.randint(0, 10_000, ())))[0]

@@ -55,7 +55,7 @@ def coloured_scan(tmp_path):
 
 def test_model_points_sets_what_the_model_sees(scan, tmp_path):
     """``--model-points M``: the model's normals on every ceil(N / M)-th point, the nearest one's elsewhere."""
-    path, cloud = scan
+    path, _ = scan
     normals = {}
     for seen in ("1000", "0"):
         out = tmp_path / f"n{seen}.npz"
