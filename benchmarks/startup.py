@@ -5,7 +5,9 @@
 Rows: the interpreter with ``import torch``; then ``import torch_geometric`` (the layers subclass PyG's
 ``MessagePassing``; PyG 2.8 imports ``torch._dynamo`` on the way, timed alone too); then the whole cold
 ``load_pretrained()`` (the flagship); and ``load_pretrained()`` in a process that has already imported
-torch and PyG (what a notebook or the explorer pays per model). Median of ``--repeats`` processes.
+torch and PyG (what a notebook or the explorer pays per model); last, the end of a process that imported
+torch: the interpreter's teardown against ``os._exit`` (what ``tensorframes normals`` does, ``cli.run``).
+Median of ``--repeats`` processes.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import argparse
 import statistics
 import subprocess
 import sys
+import time
 
 STEPS = {
     "import torch (fresh interpreter)": ("import torch", ""),
@@ -40,6 +43,13 @@ def timed(before: str, step: str) -> tuple:
     return float(out[-2]), float(out[-1])
 
 
+def teardown(end: str) -> float:
+    """Seconds from a fresh process's last statement (after ``import torch``) to its exit, ending by ``end``."""
+    code = f"import sys, time, os, torch; print(time.time()); sys.stdout.flush(); {end}"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return time.time() - float(out.split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -49,6 +59,9 @@ def main() -> None:
         runs = [timed(before, step) for _ in range(args.repeats)]
         seconds = statistics.median(r[0] if not step else r[1] for r in runs)
         print(f"| {name} | {seconds:.2f} |", flush=True)
+    for name, end in (("the end of a process that imported torch: teardown", "pass"),
+                      ("the end of a process that imported torch: os._exit", "os._exit(0)")):
+        print(f"| {name} | {statistics.median(teardown(end) for _ in range(args.repeats)):.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -412,5 +412,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The ``tensorframes`` command: ``main``'s status as the process's. ``normals`` has written and closed
+    its output when ``main`` returns, so its process then ends at once (stdio flushed, ``os._exit``): the
+    interpreter's teardown of torch's modules takes ~0.4 s, 8% of a million-point PCA run."""
+    status = main()
+    if sys.argv[1:2] == ["normals"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -90,3 +90,22 @@ def test_pcd_rgb_packed_as_pcl_does(tmp_path):
     body = np.hstack([pos.astype("<f4"), packed.astype("<u4").view("<f4")[:, None]]).tobytes()
     (tmp_path / "f.pcd").write_bytes((head.format("F") + "DATA binary\n").encode() + body)
     assert load_point_cloud(tmp_path / "f.pcd").colors.numpy().tolist() == rgb.tolist()
+
+
+def test_the_command_as_a_process_keeps_its_output_status_and_messages(scan, tmp_path):
+    """``normals`` ends its process without the interpreter's teardown: the file must be complete, the
+    exit status and the error message must come through."""
+    import subprocess
+    import sys
+
+    path, cloud = scan
+    out = tmp_path / "process.ply"
+    command = [sys.executable, "-m", "tensorframes_core.cli", "normals", str(path), "--method", "pca"]
+    done = subprocess.run(command + ["--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    back = load_point_cloud(out)
+    torch.testing.assert_close(back.pos, cloud.pos, atol=1e-6, rtol=1e-6)
+    assert back.normals.norm(dim=-1).sub(1).abs().max() < 1e-5
+    failed = subprocess.run(command + ["--out", str(tmp_path / "x.obj")], capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 2 and "cannot write '.obj'" in failed.stderr
+    assert not (tmp_path / "x.obj").exists()

@@ -3,7 +3,7 @@
 A point's output depends on the whole cloud only through a few numbers (the centre and scale, the
 frames' non-local context, the coarse scales' reference points: computed once, O(N)) and otherwise on
 ``model.receptive_hops`` hops of its neighbour table. So the points are cut into spatially compact
-tiles (the KD-tree's leaf order), each tile grows by that many hops, and the model runs on the grown
+tiles (the KD-tree's Morton order), each tile grows by that many hops, and the model runs on the grown
 tile with the whole cloud's numbers (:class:`~tensorframes_core.models.base.CloudScope`): memory is
 O(N) for the cloud plus O(tile) for the network, and the result is that of one pass.
 """
@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from tensorframes_core.frames.rules import cloud_context
 from tensorframes_core.models.base import CloudScope, NormalModel, normalise_clouds
 from tensorframes_core.models.multiscale import COARSE_WIDTH, strided_subsample, without_self
-from tensorframes_core.normals.search import kd_tree, query_others
+from tensorframes_core.normals.search import KDTree, query_others
 
 Tensor = torch.Tensor
 
@@ -51,15 +51,15 @@ def tiled_normals(model: NormalModel, pos: Tensor, tile: int = TILE, progress: b
     batch = torch.zeros(n, dtype=torch.long)
     work = normalise_clouds(pos.detach().cpu().to(param.dtype), batch, 1)  # as one pass does
     context = cloud_context(work, batch)
-    points = work.double().numpy()
-    tree = kd_tree(points)
+    tree = KDTree(work.double().numpy())
+    points = tree.points
     width = model.shared_k
     reference = None
     if hasattr(model, "coarse_table"):
         ref_ids = strided_subsample(batch, 1, model.ref_points)
-        reference = (work[ref_ids], ref_ids, kd_tree(points[ref_ids.numpy()]))
+        reference = (work[ref_ids], ref_ids, KDTree(points[ref_ids.numpy()]))
     out = torch.empty(n, 3, dtype=pos.dtype)
-    order = tree.indices
+    order = tree.order
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     scratch = threading.local()
@@ -69,14 +69,14 @@ def tiled_normals(model: NormalModel, pos: Tensor, tile: int = TILE, progress: b
             scratch.local = np.full(n, -1, dtype=np.int64)  # global -> tile index, reset after each tile
         local = scratch.local
         ids = order[start:start + tile]
-        grown, rows, dists = _grow(tree, points, ids, width, model.receptive_hops, local, rank)
+        grown, rows, dists = _grow(tree, ids, width, model.receptive_hops, local, rank)
         index = torch.from_numpy(np.where(rows >= 0, local[rows.clip(0)], -1))
         dist = torch.from_numpy(np.where(index.numpy() >= 0, dists, np.inf))
         coarse = None
         if reference is not None:
             ref_pos, ref_ids, ref_tree = reference
-            cdist, cidx = ref_tree.query(points[grown], COARSE_WIDTH + 1, workers=-1)
-            coarse = (ref_pos, *without_self(torch.from_numpy(cidx.astype(np.int64)), torch.from_numpy(cdist),
+            cdist, cidx = ref_tree.query(points[grown], COARSE_WIDTH + 1)
+            coarse = (ref_pos, *without_self(torch.from_numpy(cidx), torch.from_numpy(cdist),
                                              torch.from_numpy(grown), ref_ids, COARSE_WIDTH))
         scope = CloudScope((index, dist), context.take(torch.from_numpy(grown)), coarse)
         with torch.no_grad():
@@ -100,15 +100,15 @@ def tiled_normals(model: NormalModel, pos: Tensor, tile: int = TILE, progress: b
     return out.to(pos.device)
 
 
-def _grow(tree, points: np.ndarray, ids: np.ndarray, width: int, hops: int, local: np.ndarray, rank: np.ndarray):
+def _grow(tree: KDTree, ids: np.ndarray, width: int, hops: int, local: np.ndarray, rank: np.ndarray):
     """The tile ``ids`` grown by ``hops`` hops of ``width`` nearest others (tile first, each hop in the
-    tree's leaf order ``rank``: coherent queries), their neighbour rows and distances ``(M, width)``;
+    tree's order ``rank``: coherent queries), their neighbour rows and distances ``(M, width)``;
     sets ``local[grown] = 0 .. M - 1``."""
     grown, rows, dists = [ids], [], []
     local[ids] = np.arange(len(ids))
     frontier = ids
     for hop in range(hops + 1):
-        index, dist = query_others(tree, points, frontier, width)
+        index, dist = query_others(tree, frontier, width)
         rows.append(index)
         dists.append(dist)
         if hop == hops:
