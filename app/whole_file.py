@@ -46,7 +46,7 @@ class WholeFileJob:
         try:
             self.status = "reading"
             cloud = load_point_cloud(self.data, filename=self.filename, max_points=WHOLE_FILE_POINTS,
-                                     max_bytes=len(self.data) + 1)
+                                     max_bytes=len(self.data) + 1, dtype=None)  # float64 where float32 rounds
             self.n_points = len(cloud)
             self.status = "estimating"
             normals = estimate_normals(cloud.pos, self.method)

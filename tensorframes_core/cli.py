@@ -198,8 +198,9 @@ def _normals(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     start = time.perf_counter()
     encode_normals(Path(args.out).suffix, np.zeros((0, 3)), np.zeros((0, 3)))  # a bad output fails before any work
+    # float64 where float32 would round a coordinate (a geo-referenced scan): kept, and written back as read
     cloud = load_point_cloud(args.input, n_points=args.n_points, max_points=WHOLE_FILE_POINTS,
-                             max_bytes=WHOLE_FILE_BYTES)
+                             max_bytes=WHOLE_FILE_BYTES, dtype=None)
     say(f"read {len(cloud):,} points from {args.input}")
     normals = estimate_normals(cloud.pos, args.method, args.k, args.orient, args.device, progress=not args.quiet,
                                model_points=MODEL_POINTS if args.model_points is None else args.model_points)

@@ -20,7 +20,7 @@ class InputError(ValueError):
 class PointCloud:
     """Points with optional unit normals and colours.
 
-    pos: (N, 3) float32; normals: (N, 3) float32 unit vectors or None; name: a label;
+    pos: (N, 3) float32 (float64 if loaded so); normals: (N, 3) float32 unit vectors or None; name: a label;
     colors: (N, 3) uint8 RGB or None (kept from the file, written back by ``data.writers``).
 
     >>> cloud = PointCloud(torch.zeros(10, 3), None, "ten")
@@ -84,8 +84,11 @@ def validate_cloud(
     name: str = "",
     seed: int = 0,
     colors=None,
+    dtype: torch.dtype | None = torch.float32,
 ) -> PointCloud:
-    """Check raw points (and normals, colours) and return a float32 :class:`PointCloud`.
+    """Check raw points (and normals, colours) and return a :class:`PointCloud`, positions in ``dtype``:
+    float32, float64, or ``None``: float32 where that keeps every coordinate, else float64 (coordinates
+    that float32 would round, e.g. a geo-referenced scan's metres at 10^6).
 
     pos: (N, 3) array-like; normals: (N, 3) array-like or None; colors: (N, 3) RGB array-like or None
     (0..255, or 0..1 floats; kept as uint8).
@@ -104,6 +107,8 @@ def validate_cloud(
     >>> validate_cloud(np.random.rand(100, 3), np.ones((100, 3))).normals[0]
     tensor([0.5774, 0.5774, 0.5774])
     """
+    if dtype not in (torch.float32, torch.float64, None):
+        raise ValueError(f"dtype must be torch.float32, torch.float64 or None, got {dtype}")
     p = _as_array(pos, "positions")
     n = len(p)
     if n < MIN_POINTS:
@@ -135,8 +140,12 @@ def validate_cloud(
         nrm = None if nrm is None else nrm[idx]
         rgb = None if rgb is None else rgb[idx]
     p32 = p.astype(np.float32)
-    if (p32.max(axis=0) == p32.min(axis=0)).all():
-        raise InputError(f"all {len(p32)} points are identical (the cloud has zero extent)")
+    if dtype == torch.float32 or (dtype is None and np.array_equal(p32, p)):
+        p = p32
+    elif not p.flags.writeable:  # a view of the file's bytes
+        p = p.copy()
+    if (p.max(axis=0) == p.min(axis=0)).all():
+        raise InputError(f"all {len(p)} points are identical (the cloud has zero extent)")
     if nrm is not None:
         length = np.linalg.norm(nrm, axis=1, keepdims=True)
         if (length <= 1e-12).any():
@@ -147,7 +156,7 @@ def validate_cloud(
             nrm = None
         else:
             nrm = torch.from_numpy((nrm / length).astype(np.float32))
-    return PointCloud(torch.from_numpy(p32), nrm, name, None if rgb is None else torch.from_numpy(rgb))
+    return PointCloud(torch.from_numpy(p), nrm, name, None if rgb is None else torch.from_numpy(rgb))
 
 
 def _colors(values, n: int) -> np.ndarray:

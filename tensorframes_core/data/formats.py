@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import torch
 
 from .cloud import MAX_POINTS, MIN_POINTS, InputError, PointCloud, validate_cloud
 
@@ -35,6 +36,7 @@ def load_point_cloud(
     seed: int = 0,
     max_points: int = MAX_POINTS,
     max_bytes: int = MAX_BYTES,
+    dtype: torch.dtype | None = torch.float32,
 ) -> PointCloud:
     """Load a point cloud from a file path, bytes or a binary stream.
 
@@ -50,8 +52,9 @@ def load_point_cloud(
     For point formats ``n_points`` caps the size: larger clouds are subsampled with a warning.
     ``max_points`` and ``max_bytes`` are the limits (raise them for whole scans, as
     ``tensorframes normals`` does).
-    Returns a :class:`PointCloud` (float32, unit normals or None, uint8 colours or None); raises
-    :class:`InputError`.
+    Returns a :class:`PointCloud` (positions in ``dtype``: float32, float64, or None: float32 where that
+    keeps every coordinate, else float64, as ``tensorframes normals`` reads; unit float32 normals or None,
+    uint8 colours or None); raises :class:`InputError`.
 
     >>> cloud = load_point_cloud(b"# x y z\\n" + b"0 0 0\\n1 2 3\\n" * 4, filename="a.xyz")
     >>> len(cloud), cloud.normals is None, cloud.name
@@ -73,7 +76,7 @@ def load_point_cloud(
         else:
             pos, normals, colors = _PARSERS[ext](data)
         return validate_cloud(pos, normals, max_points=max_points, n_points=n_points, name=Path(filename).stem,
-                              seed=seed, colors=colors)
+                              seed=seed, colors=colors, dtype=dtype)
     except InputError as exc:
         raise InputError(f"{filename}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - any parser failure on foreign bytes is bad input

@@ -2,7 +2,9 @@
 
 Formats: binary little-endian .ply (x y z nx ny nz float32, red green blue uchar), .xyz/.txt (six or nine
 columns), .csv (with a header), .npz (``pos``, ``normals``, ``colors``) and binary .pcd (``x y z normal_x
-normal_y normal_z`` and ``rgb`` packed as PCL does). Colours are written when given.
+normal_y normal_z`` and ``rgb`` packed as PCL does). Colours are written when given. Positions that float32
+would round (geo-referenced scans: metres at 10^6) are written in float64 (PLY ``double``, PCD size 8, 15
+significant digits in text: exact for coordinates read from text), otherwise in float32 as before.
 """
 from __future__ import annotations
 
@@ -18,8 +20,21 @@ from .cloud import InputError
 WRITE_FORMATS = (".ply", ".xyz", ".txt", ".csv", ".npz", ".pcd")
 
 
+def position_type(pos: np.ndarray) -> str:
+    """``"<f4"`` if every coordinate of ``pos: (N, 3)`` is exact in float32, else ``"<f8"``.
+
+    >>> position_type(np.array([[0.5, 1.0, 2.0]])), position_type(np.array([[5401234.567, 0.0, 0.0]]))
+    ('<f4', '<f8')
+    """
+    pos = np.asarray(pos)
+    if pos.dtype == np.float32 or np.array_equal(pos.astype(np.float32), pos):
+        return "<f4"
+    return "<f8"
+
+
 def _ply(pos: np.ndarray, normals: np.ndarray, colors: Optional[np.ndarray]) -> bytes:
-    fields = [(name, "<f4") for name in ("x", "y", "z", "nx", "ny", "nz")]
+    kind = position_type(pos)
+    fields = [(name, kind) for name in ("x", "y", "z")] + [(name, "<f4") for name in ("nx", "ny", "nz")]
     if colors is not None:
         fields += [(name, "u1") for name in ("red", "green", "blue")]
     rows = np.empty(len(pos), dtype=fields)
@@ -27,7 +42,7 @@ def _ply(pos: np.ndarray, normals: np.ndarray, colors: Optional[np.ndarray]) -> 
         rows[name], rows["n" + name] = pos[:, i], normals[:, i]
     if colors is not None:
         rows["red"], rows["green"], rows["blue"] = colors.T
-    kinds = {"<f4": "float", "u1": "uchar"}
+    kinds = {"<f4": "float", "<f8": "double", "u1": "uchar"}
     header = ("ply\nformat binary_little_endian 1.0\n"
               f"element vertex {len(pos)}\n"
               + "".join(f"property {kinds[kind]} {name}\n" for name, kind in fields)
@@ -36,24 +51,28 @@ def _ply(pos: np.ndarray, normals: np.ndarray, colors: Optional[np.ndarray]) -> 
 
 
 def _pcd(pos: np.ndarray, normals: np.ndarray, colors: Optional[np.ndarray]) -> bytes:
-    table = np.hstack([pos, normals]).astype("<f4")
-    fields = "x y z normal_x normal_y normal_z"
+    kind = position_type(pos)
+    fields = [(name, kind) for name in ("x", "y", "z")] + [(f"normal_{a}", "<f4") for a in "xyz"]
     if colors is not None:
-        packed = (colors[:, 0].astype(np.uint32) << 16) | (colors[:, 1].astype(np.uint32) << 8) | colors[:, 2]
-        table = np.hstack([table, packed.astype("<u4").view("<f4")[:, None]])
-        fields += " rgb"
-    width = table.shape[1]
+        fields.append(("rgb", "<u4"))
+    rows = np.empty(len(pos), dtype=fields)
+    for i, axis in enumerate("xyz"):
+        rows[axis], rows[f"normal_{axis}"] = pos[:, i], normals[:, i]
+    if colors is not None:
+        rows["rgb"] = (colors[:, 0].astype(np.uint32) << 16) | (colors[:, 1].astype(np.uint32) << 8) | colors[:, 2]
+    sizes = " ".join(kind[-1] for _, kind in fields)
     header = ("# .PCD v0.7 - Point Cloud Data file format\nVERSION 0.7\n"
-              f"FIELDS {fields}\nSIZE {' '.join(['4'] * width)}\nTYPE {' '.join(['F'] * width)}\n"
-              f"COUNT {' '.join(['1'] * width)}\n"
+              f"FIELDS {' '.join(name for name, _ in fields)}\nSIZE {sizes}\nTYPE {' '.join(['F'] * len(fields))}\n"
+              f"COUNT {' '.join(['1'] * len(fields))}\n"
               f"WIDTH {len(pos)}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS {len(pos)}\nDATA binary\n").encode()
-    return header + table.tobytes()
+    return header + rows.tobytes()
 
 
 def _text(pos: np.ndarray, normals: np.ndarray, colors: Optional[np.ndarray], delimiter: str,
           header: str = "") -> bytes:
     buf = io.BytesIO()
-    np.savetxt(buf, np.hstack([pos, normals]), fmt="%.9g", delimiter=delimiter)
+    digits = "%.9g" if position_type(pos) == "<f4" else "%.15g"
+    np.savetxt(buf, np.hstack([pos, normals]), fmt=[digits] * 3 + ["%.9g"] * 3, delimiter=delimiter)
     lines = buf.getvalue().decode().splitlines()
     if colors is not None:
         lines = [row + delimiter + delimiter.join(map(str, rgb)) for row, rgb in zip(lines, colors.tolist())]

@@ -45,8 +45,10 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
     on the whole cloud at once.
     ``orient``: ``None``/``"none"`` (unoriented), ``"centroid"``, ``"viewpoint:X,Y,Z"`` or
     ``"consistent"`` (see :func:`~tensorframes_core.normals.orient.orient_normals`). ``device``:
-    ``"auto"`` (GPU when there is one), ``"cpu"``, ``"cuda"``... One neighbour search serves the
-    estimate and the orientation; classical methods run in blocks of points (bounded memory, the same
+    ``"auto"`` (GPU when there is one), ``"cpu"``, ``"cuda"``... Everything runs on the offsets from the
+    bounding box's centre, taken in ``pos.dtype`` (normals do not depend on it): a float64 cloud far from
+    the origin (a geo-referenced scan) keeps its precision where float32 takes over. One neighbour search
+    serves the estimate and the orientation; classical methods run in blocks of points (bounded memory, the same
     result as one pass), with a progress bar over the blocks if ``progress``.
 
     >>> import tensorframes_core as tf
@@ -67,6 +69,10 @@ def estimate_normals(pos: Tensor, method: str = "default", k: Optional[int] = No
     if model_points is not None and model_points != 0 and model_points < 3:
         raise InputError(f"model_points must be at least 3 (or 0: every point), got {model_points}")
     work = pos.detach().to(_device(device))
+    origin = (work.amax(0) + work.amin(0)) / 2
+    work = work - origin
+    if isinstance(how, Tensor):  # a viewpoint, in the input's coordinates
+        how = how - origin.double().cpu()
     index = None
     if method in ("pca", "jet"):
         estimate, k = (pca_normals if method == "pca" else jet_normals), k or DEFAULT_K[method]
