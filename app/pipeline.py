@@ -8,7 +8,7 @@ and never reruns a model; a change of shape never reloads a model.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import streamlit as st
@@ -68,8 +68,14 @@ def uploaded_cloud(data: bytes, filename: str, n_points: int) -> Cloud:
     n_points = min(n_points, MAX_POINTS)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cloud = load_point_cloud(data, filename=filename, n_points=n_points)
+        cloud = load_point_cloud(data, filename=filename, n_points=n_points, dtype=None)
     notices = [f"{filename}: {w.message}" for w in caught]
+    if cloud.pos.dtype == torch.float64:  # float32 would round its coordinates: a geo-referenced scan
+        centre = (cloud.pos.amax(0) + cloud.pos.amin(0)) / 2
+        cloud = replace(cloud, pos=(cloud.pos - centre).float())
+        notices.append(f"{filename}: coordinates this far from the origin lose their precision in float32, so the "
+                       f"cloud is shown relative to its centre ({', '.join(f'{c:.3f}' for c in centre.tolist())}); "
+                       "the whole-file download keeps them as read")
     return _as_cloud(cloud, notices)
 
 
