@@ -4,7 +4,7 @@ Formats: binary little-endian .ply (x y z nx ny nz float32, red green blue uchar
 columns), .csv (with a header), .npz (``pos``, ``normals``, ``colors``) and binary .pcd (``x y z normal_x
 normal_y normal_z`` and ``rgb`` packed as PCL does). Colours are written when given. Positions that float32
 would round (geo-referenced scans: metres at 10^6) are written in float64 (PLY ``double``, PCD size 8, 15
-significant digits in text: exact for coordinates read from text), otherwise in float32 as before.
+significant digits in text: exact for values of up to 15 digits, as text files carry), else in float32.
 """
 from __future__ import annotations
 
