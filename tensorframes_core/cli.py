@@ -416,7 +416,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def run() -> None:
     """The ``tensorframes`` command: ``main``'s status as the process's. ``normals`` has written and closed
     its output when ``main`` returns, so its process then ends at once (stdio flushed, ``os._exit``): the
-    interpreter's teardown of torch's modules takes ~0.4 s, 8% of a million-point PCA run."""
+    interpreter's teardown of torch's modules takes 0.3 s (``benchmarks/startup.py``)."""
     status = main()
     if sys.argv[1:2] == ["normals"]:
         sys.stdout.flush()
