@@ -9,6 +9,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
+import tensorframes_core  # noqa: E402,F401  before PyG: it then initialises without torch._dynamo (~1 s)
 from streamlit.delta_generator import DeltaGenerator  # noqa: E402
 
 from app import controls, panels, pipeline, plot_view, scene, sections  # noqa: E402

@@ -3,7 +3,8 @@
     python benchmarks/startup.py [--repeats 3]
 
 Rows: the interpreter with ``import torch``; then ``import torch_geometric`` (the layers subclass PyG's
-``MessagePassing``; PyG 2.8 imports ``torch._dynamo`` on the way, timed alone too); then the whole cold
+``MessagePassing``; PyG 2.8 imports ``torch._dynamo`` on the way, timed alone too), alone and after
+``import tensorframes_core`` (which defers that import: ``tensorframes_core/_pyg_import.py``); then the whole cold
 ``load_pretrained()`` (the flagship); and ``load_pretrained()`` in a process that has already imported
 torch and PyG (what a notebook or the explorer pays per model); last, the end of a process that imported
 torch: the interpreter's teardown against ``os._exit`` (what ``tensorframes normals`` does, ``cli.run``).
@@ -21,6 +22,8 @@ STEPS = {
     "import torch (fresh interpreter)": ("import torch", ""),
     "  + import torch._dynamo (PyG imports it)": ("import torch", "import torch._dynamo"),
     "  + import torch_geometric": ("import torch", "import torch_geometric"),
+    "  + import torch_geometric after import tensorframes_core": (
+        "import torch, tensorframes_core", "import torch_geometric"),
     "  + tf.load_pretrained() cold (PyG, model, weights)": ("import torch", "import tensorframes_core as tf; tf.load_pretrained()"),
     "tf.load_pretrained() with torch and PyG imported": (
         "import torch, torch_geometric, tensorframes_core as tf", "tf.load_pretrained()"),

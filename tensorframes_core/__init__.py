@@ -7,6 +7,9 @@
 __version__ = "0.1.0"
 
 from tensorframes_core._lazy import lazy_exports
+from tensorframes_core._pyg_import import defer_dynamo_during_pyg_import
+
+defer_dynamo_during_pyg_import()
 
 _EXPORTS = {
     "InputError": "tensorframes_core.data.cloud:InputError",
