@@ -2,6 +2,7 @@
 test set, as given / under random SO(3) / under random O(3).
 
     python benchmarks/pretrained_table.py [--noise 0.006] [--n-clouds 28] [--shapes aligned] [--json PATH]
+                                          [--only NAME,...]
 
 Prints a Markdown table (RMS unoriented angle error in degrees, PCPNet convention; the oriented
 equivariance error ``||f(gx) - g f(x)|| / ||f(x)||`` in float32, worst over the clouds and one random
@@ -52,6 +53,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--n-clouds", type=int, default=28)
     parser.add_argument("--shapes", default="aligned", help="test families or suites (default: aligned)")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--only", default=None, help="comma-separated checkpoint names (default: every one)")
     args = parser.parse_args(argv)
     names = shapes.families(args.shapes)
     torch.manual_seed(0)
@@ -62,6 +64,8 @@ def main(argv=None) -> dict:
         rows[f"pca (k={k})"] = {**rms_by_rotation(model, args.noise, args.n_clouds, names),
                                 **equivariance_and_fallbacks(model, clouds)}
     for entry in available_pretrained():
+        if args.only and entry["name"] not in args.only.split(","):
+            continue
         start = time.perf_counter()
         model = load_pretrained(entry["arch"], entry["mode"], entry["frames"])
         rows[entry["name"]] = {**rms_by_rotation(model, args.noise, args.n_clouds, names),

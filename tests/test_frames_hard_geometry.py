@@ -179,3 +179,28 @@ def test_learned_handedness_at_a_tie_is_settled_by_the_rules(dtype):
     error, fallbacks = frame_error(_handedness_tie_frames, pos, qs)
     assert fallbacks == 0, f"{fallbacks} fallbacks (seed {seed})"
     assert error <= (1e-9 if dtype == F64 else 1e-4), f"relative error {error:.1e} (seed {seed})"
+
+
+def test_learned_axes_hand_over_to_the_rules_continuously():
+    """As a learned vector's margin n falls through the direction tolerance, its axis turns smoothly
+    from the learned direction (n >= 2 tol) to the first rule vector (n <= tol): no threshold where the
+    axis jumps (a hard hand-off at n = tol made a float32 flip inside a model)."""
+    from tensorframes_core.frames.learned import _gram_schmidt_o3
+    from tensorframes_core.frames.neighbours import weighted_neighbourhood
+    from tensorframes_core.frames.rules import cloud_context, direction_tol, direction_vectors, first_rule_vector
+
+    pos = HARD["chair"](512)
+    local, ctx = weighted_neighbourhood(pos, 16), cloud_context(pos)
+    tol_d = direction_tol(F64)
+    rule_axis, _, code = first_rule_vector(direction_vectors(local, ctx, F64), lambda v: v, tol_d)
+    learned_axis = torch.nn.functional.normalize(torch.linalg.cross(pos - pos.mean(0), rule_axis), dim=-1)
+    learned_axis = torch.nn.functional.normalize(learned_axis + 0.5 * rule_axis, dim=-1)  # 63 deg from it
+    v2 = 0.5 * torch.nn.functional.normalize(torch.linalg.cross(rule_axis, learned_axis), dim=-1)
+    sizes = torch.linspace(0.5, 3.0, 251, dtype=F64) * tol_d
+    rows = torch.stack([_gram_schmidt_o3(size * learned_axis, v2, v2, local, ctx).matrices[:, :2] for size in sizes])
+    assert bool((code != rules.FALLBACK).all())
+    assert torch.allclose(rows[0, :, 0], rule_axis, atol=1e-12)  # n = tol / 2: the rule decides
+    assert torch.allclose(rows[-1, :, 0], learned_axis, atol=1e-12)  # n = 3 tol: the learned vector
+    steps = (rows[1:] - rows[:-1]).norm(dim=-1).amax()
+    # a step of 0.01 in the blend weight moves the axis by at most 0.01 |d - u| / |blend| < 0.03 here
+    assert steps < 0.05, f"the axes jumped by {steps:.2f} within one step of the margin"

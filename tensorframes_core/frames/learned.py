@@ -9,7 +9,8 @@ from torch import nn
 from tensorframes_core.frames.base import Frames
 from tensorframes_core.frames.neighbours import weighted_neighbourhood
 from tensorframes_core.frames.repair import tolerances
-from tensorframes_core.frames.rules import cloud_context, direction_tol, roundoff_factors, settle_frames
+from tensorframes_core.frames.rules import (CONSTRUCTION, FALLBACK, cloud_context, direction_tol, direction_vectors,
+                                            first_rule_vector, roundoff_factors, settle_frames)
 from tensorframes_core.graph import knn_table
 
 Tensor = torch.Tensor
@@ -29,8 +30,8 @@ class LearnedFrames(nn.Module):
     continuous across ties in the neighbour search). Gram-Schmidt of ``v_1, v_2`` gives ``e_1, e_2``;
     ``e_3 = e_1 x e_2`` is flipped by the sign of ``e_3 . v_3``: a cross product alone is only
     SO(3)-equivariant. Where those margins fail (on a flat face ``v_3`` lies in the plane, so
-    ``e_3 . v_3 = 0``) the tie-breaking rules of ``frames/rules.py`` decide; only symmetric clouds fall
-    back (counted). Gradients stay finite.
+    ``e_3 . v_3 = 0``) the tie-breaking rules of ``frames/rules.py`` decide, directions through a
+    continuous hand-off; only symmetric clouds fall back (counted). Gradients stay finite.
 
     >>> frames = LearnedFrames(k=8)(torch.randn(32, 3))
     >>> frames.matrices.shape
@@ -81,37 +82,69 @@ class LearnedFrames(nn.Module):
 
 def _gram_schmidt_o3(v1: Tensor, v2: Tensor, v3: Tensor, local, ctx) -> Frames:
     """Rows ``e1, e2, +-e1 x e2`` from equivariant ``v1, v2`` and the handedness vector ``v3``, each
-    relative to its rounding scale (``|v_c| <= 1``); what their margins leave open goes to the
-    tie-breaking rules (``frames/rules.py``)."""
-    eps = torch.finfo(v1.dtype).eps
-    n1 = (v1.square().sum(-1, keepdim=True) + eps**2).sqrt()
-    e1 = v1 / n1
-    v2 = v2 - (v2 * e1).sum(-1, keepdim=True) * e1
-    n2 = (v2.square().sum(-1, keepdim=True) + eps**2).sqrt()
-    e2 = v2 / n2
-    e2 = e2 - (e2 * e1).sum(-1, keepdim=True) * e1  # Gram-Schmidt twice: orthogonal to rounding
-    e2 = e2 / (e2.square().sum(-1, keepdim=True) + eps**2).sqrt()
+    relative to its rounding scale (``|v_c| <= 1``).
+
+    Directions hand over to the tie-breaking rules (``frames/rules.py``) continuously: where a learned
+    vector's margin ``n`` (its size, less the axes already chosen) falls from ``2 tol`` to ``tol``, the
+    axis turns from the learned direction to the first rule vector that clears ``tol``
+    (:func:`_blend`), so no threshold separates two different axes (a hard hand-off at ``n = tol`` was
+    a float32 flip). Signs: e3's from the triple product with ``v3``, else from the non-local rules
+    (centroid, far field) first; a local moment's sign next to its floor was the other flip."""
     tol = direction_tol(v1.dtype)
-    # where a margin fails, any orthonormal basis of the undecided span will do: the rules settle it
-    e1 = torch.where(n1 > tol, e1, _any_orthogonal(torch.zeros_like(e1)))
-    e2 = torch.where((n1 > tol) & (n2 > tol), e2, _any_orthogonal(e1))
+    vectors = [v if v is None else v.to(v1.dtype) for v in direction_vectors(local, ctx, v1.dtype)]
+    e1, m1, r1, ok1 = _blend(v1, first_rule_vector(vectors, lambda v: v, tol), tol)
+    v1_size = _size(v1)
+    v2 = v2 - (v2 * e1).sum(-1, keepdim=True) * e1
+    across = lambda v: v - (v * e1.detach()).sum(-1, keepdim=True) * e1.detach()  # noqa: E731
+    e2, m2, r2, ok2 = _blend(v2, first_rule_vector(vectors, across, tol), tol)
+    e2 = e2 - (e2 * e1).sum(-1, keepdim=True) * e1  # orthogonal to rounding
+    e2 = e2 / _size(e2)[:, None]
+    # where no vector clears its margin, any orthonormal basis of the undecided span will do: the rules settle it
+    e1 = torch.where(ok1[:, None], e1, _any_orthogonal(torch.zeros_like(e1)))
+    ok2 = ok1 & ok2
+    e2 = torch.where(ok2[:, None], e2, _any_orthogonal(e1))
     e3 = torch.linalg.cross(e1, e2)
-    # handedness from the triple product of the inputs: sign(e3 . v3) = sign(det[v1, v2, v3]), and the
-    # determinant's rounding error is eps |v1||v2||v3|, not eps / n2 as through e3
-    triple = (torch.linalg.cross(v1, v2) * v3).sum(-1).detach()
-    side = triple  # relative: each |v_c| <= 1
+    # handedness: the triple product det[v1, v2, v3] = n1 n2 (e3 . v3) where the learned vectors decide alone
+    # (its rounding ~eps |v1| |v2| |v3|); with the sizes as weights the hand-off sits where e3 . v3 is not small
+    side = ((e3 * v3).sum(-1) * v1_size * _size(v2)).detach()
     axes = torch.stack([e1, e2, e3 * torch.where(side < 0, -1.0, 1.0).to(e3.dtype)[:, None]], 1)
-    margins = torch.cat([n1, n2, torch.minimum(n2, side.abs()[:, None])], 1).detach()
-    split_ok = torch.cat([n1 > tol, (n1 > tol) & (n2 > tol)], 1).detach()
+    margins = torch.stack([m1, m2, torch.minimum(m2, side.abs())], 1).detach()
     _, flip = tolerances(margins.clamp_min(tol))
     near, _ = roundoff_factors(local, ctx, v1.dtype)
-    sign_ok = torch.stack([torch.ones_like(side, dtype=torch.bool)] * 2 + [side.abs() > flip[:, 2] * near], 1)
+    sign_ok = torch.stack([torch.ones_like(ok1)] * 2 + [ok2 & (side.abs() > flip[:, 2] * near)], 1)
     # where the triple product cannot sign e3, the rules sign it: what bounds their values is the rounding of
-    # e3's direction (margin n2), not the failed handedness margin (which would ask ~0.1 of every rule)
-    margins = torch.where(sign_ok, margins, n2.expand(-1, 3))
-    # a learned axis has rounding error eps / n (its margin): local moments decide a sign only above the
-    # direction tolerance, else the non-local rules do (a near-threshold local moment was the last flip)
-    return settle_frames(axes, split_ok, margins, sign_ok, local, ctx, local_floor=tol)
+    # e3's direction (margin m2), not the failed handedness margin (which would ask ~0.1 of every rule)
+    margins = torch.where(sign_ok, margins, m2.detach()[:, None].expand(-1, 3))
+    rule = torch.stack([r1, torch.maximum(r1, r2), torch.maximum(r1, r2)], 1)
+    # a learned axis's rounding error eps / m reaches eps^(2/3): its sign comes from the centroid or the far
+    # field, whose values are rarely near their bound; local moments (often near 0 on smooth patches, so often
+    # near any floor) only after them, and above the direction tolerance
+    return settle_frames(axes, torch.stack([ok1, ok2], 1), margins, sign_ok, local, ctx,
+                         local_floor=tol, rule=rule, sign_order=(3, 4, 1, 2))
+
+
+def _size(v: Tensor) -> Tensor:
+    """``|v|`` of ``v: (N, 3)``, with ``eps`` inside the root (finite gradients at 0)."""
+    return (v.square().sum(-1) + torch.finfo(v.dtype).eps ** 2).sqrt()
+
+
+def _blend(v: Tensor, rule_vector, tol: float):
+    """One axis from a learned vector ``v: (N, 3)`` (margin ``n = |v|``) and the first rule vector
+    ``(unit, norm, rule)`` (:func:`rules.first_rule_vector`): ``a v / n + (1 - a) u`` with
+    ``a = clamp((n - tol) / tol, 0, 1)``, normalised. Returns the unit axis, its margin (the blend's size
+    times the smaller margin that enters), the deciding rule (0: the learned vector alone) and whether
+    it is decided. Where no rule vector exists the learned vector decides alone above ``tol``."""
+    u, u_norm, code = rule_vector
+    found = code != FALLBACK
+    n = _size(v)
+    a = ((n - tol) / tol).clamp(0.0, 1.0)
+    a = torch.where(found, a, (n > tol).to(a.dtype))
+    w = a[:, None] * v / n[:, None] + (1 - a)[:, None] * u
+    size = _size(w)
+    enters = torch.where(a >= 1, n, torch.where(a <= 0, u_norm, torch.minimum(n, u_norm)))
+    margin = (size * enters).detach()
+    rule = torch.where(a >= 1, CONSTRUCTION, code)
+    return w / size[:, None], margin, rule, (size > tol) & ((n > tol) | found)
 
 
 def _any_orthogonal(e: Tensor) -> Tensor:

@@ -33,7 +33,7 @@ handed on, never taken on round-off. Non-local sums (centroid, moments) run in f
 """
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Callable, List, NamedTuple, Optional, Tuple
 
 import torch
 
@@ -139,7 +139,7 @@ def _sign_values(axes: Tensor, local: Optional[Local], ctx: CloudContext) -> Lis
     return values + [along.to(axes.dtype), far.to(axes.dtype)]
 
 
-def _direction_vectors(local: Optional[Local], ctx: CloudContext, dtype: torch.dtype) -> List[Optional[Tensor]]:
+def direction_vectors(local: Optional[Local], ctx: CloudContext, dtype: torch.dtype) -> List[Optional[Tensor]]:
     """Per rule 1..4, an equivariant vector ``(N, d)`` of relative size (``None`` for a missing rule)."""
     vectors: List[Optional[Tensor]] = [None, None]
     if local is not None:
@@ -152,6 +152,27 @@ def _direction_vectors(local: Optional[Local], ctx: CloudContext, dtype: torch.d
     for b, idx in enumerate(ctx.members):
         far[idx] = ctx.offset[idx] @ ctx.moment2[b]  # M a (M symmetric)
     return vectors + [ctx.offset.to(dtype), far.to(dtype)]
+
+
+def first_rule_vector(vectors: List[Optional[Tensor]], project: Callable[[Tensor], Tensor],
+                      tol: float) -> Tuple[Tensor, Tensor, Tensor]:
+    """The first rule vector (table order) whose part ``project(v): (M, d)`` clears ``tol``, as a unit
+    vector; ``vectors``: per rule ``(M, d)`` or ``None`` (:func:`direction_vectors`). Returns
+    ``unit (M, d)`` (0 where none), ``norm (M,)`` (its part's size, 0 where none) and ``rule (M,)``
+    (``FALLBACK`` where none)."""
+    first = next(v for v in vectors if v is not None)
+    unit, norm = torch.zeros_like(first), first.new_zeros(first.shape[0])
+    rule = torch.full_like(norm, FALLBACK, dtype=torch.long)
+    for code, v in enumerate(vectors, start=1):
+        if v is None:
+            continue
+        w = project(v)
+        size = w.norm(dim=-1)
+        take = (rule == FALLBACK) & (size > tol)
+        unit = torch.where(take[:, None], w / size.clamp_min(tol)[:, None], unit)
+        norm = torch.where(take, size, norm)
+        rule = torch.where(take, code, rule)
+    return unit, norm, rule
 
 
 def _fill_cluster(basis: Tensor, vectors: List[Optional[Tensor]], tol: float) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -168,18 +189,12 @@ def _fill_cluster(basis: Tensor, vectors: List[Optional[Tensor]], tol: float) ->
     decided = torch.zeros(m, s, dtype=torch.bool, device=basis.device)
     for slot in range(s - 1):
         done = chosen[:, :slot]
-        for code, v in enumerate(vectors, start=1):
-            if v is None:
-                continue
+
+        def in_span_less_done(v: Tensor) -> Tensor:
             w = ((basis @ v[..., None]).transpose(1, 2) @ basis)[:, 0]  # v projected into the span
-            w = w - ((done @ w[..., None]).transpose(1, 2) @ done)[:, 0]  # less the chosen axes
-            norm = w.norm(dim=-1)
-            take = ~decided[:, slot] & (norm > tol)
-            chosen[:, slot] = torch.where(take[:, None], w / norm.clamp_min(tol)[:, None], chosen[:, slot])
-            rule[:, slot] = torch.where(take, code, rule[:, slot])
-            margin[:, slot] = torch.where(take, norm, margin[:, slot])
-            decided[:, slot] |= take
-        decided[:, slot] &= decided[:, :slot].all(dim=1)
+            return w - ((done @ w[..., None]).transpose(1, 2) @ done)[:, 0]  # less the chosen axes
+        chosen[:, slot], margin[:, slot], rule[:, slot] = first_rule_vector(vectors, in_span_less_done, tol)
+        decided[:, slot] = (rule[:, slot] != FALLBACK) & decided[:, :slot].all(dim=1)
     done = chosen[:, :s - 1]
     residual = basis - (basis @ done.transpose(1, 2)) @ done  # the basis less the chosen axes
     last = residual.gather(1, residual.norm(dim=-1).argmax(dim=1)[:, None, None].expand(m, 1, d))[:, 0]
@@ -191,7 +206,8 @@ def _fill_cluster(basis: Tensor, vectors: List[Optional[Tensor]], tol: float) ->
 
 
 def settle_frames(axes: Tensor, split_ok: Tensor, margins: Tensor, sign_ok: Tensor, local: Optional[Local],
-                  ctx: CloudContext, local_floor: float = 0.0) -> Frames:
+                  ctx: CloudContext, local_floor: float = 0.0, rule: Optional[Tensor] = None,
+                  sign_order: Tuple[int, ...] = (1, 2, 3, 4)) -> Frames:
     """Decide every axis by the rules in the module table; ``Frames.rules`` records the deciding rule.
 
     ``axes: (N, d, d)`` orthonormal rows proposed by a construction, signed where ``sign_ok: (N, d)``;
@@ -200,13 +216,14 @@ def settle_frames(axes: Tensor, split_ok: Tensor, margins: Tensor, sign_ok: Tens
     each axis; ``local``: neighbour offsets ``(N, k, d)`` and weights ``(N, k)`` (``None``: only the
     non-local rules); ``ctx`` from :func:`cloud_context`; ``local_floor``: the least relative value for which a local
     moment (rules 1, 2) may decide a sign, for constructions whose axes carry more rounding error than
-    the flip bound assumes (learned frames: ``direction_tol``).
+    the flip bound assumes; ``rule: (N, d)``: the rule that already decided each proposed axis (default:
+    the construction); ``sign_order``: the order in which the sign rules are tried.
     """
     n, d, _ = axes.shape
     device = axes.device
     tol = direction_tol(axes.dtype)
     axes, sign_ok, quality = axes.clone(), sign_ok.clone(), margins.clone()
-    rule = torch.full((n, d), CONSTRUCTION, dtype=torch.long, device=device)
+    rule = torch.full((n, d), CONSTRUCTION, dtype=torch.long, device=device) if rule is None else rule.long()
     direction_ok = torch.ones(n, d, dtype=torch.bool, device=device)
     # clusters: runs of rows between determined splits; a run longer than one row is filled by vectors
     cut = torch.cat([torch.ones(n, 1, dtype=torch.bool, device=device), split_ok,
@@ -218,7 +235,7 @@ def settle_frames(axes: Tensor, split_ok: Tensor, margins: Tensor, sign_ok: Tens
             if not bool(members.any()):
                 continue
             if vectors is None:
-                vectors = _direction_vectors(local, ctx, axes.dtype)
+                vectors = direction_vectors(local, ctx, axes.dtype)
             idx = members.nonzero()[:, 0]
             rows = slice(a, a + size)
             chosen, how, margin, ok = _fill_cluster(axes[idx, rows], [v if v is None else v[idx] for v in vectors], tol)
@@ -232,7 +249,9 @@ def settle_frames(axes: Tensor, split_ok: Tensor, margins: Tensor, sign_ok: Tens
         _, flip = tolerances(quality.clamp_min(tol))
         near, far = roundoff_factors(local, ctx, axes.dtype)
         sign = torch.ones_like(quality)
-        for code, value in enumerate(_sign_values(axes, local, ctx), start=1):
+        values = dict(enumerate(_sign_values(axes, local, ctx), start=1))
+        for code in sign_order:
+            value = values.get(code)
             if value is None:
                 continue
             bound = (flip * near[:, None]).clamp_min(local_floor) if code <= 2 else flip * far[:, None]
