@@ -1,6 +1,7 @@
 """Equivariance on geometry that is hard for frames: boxes, cylinders, CAD-like meshes, gallery shapes.
 
     OMP_NUM_THREADS=1 python benchmarks/frame_equivariance.py [--dtype float32|float64] [--points 2048] [--rows 0:13]
+    OMP_NUM_THREADS=1 python benchmarks/frame_equivariance.py --jumps 12
 
 For each cloud, each model x mode that uses frames (random init, eval mode) and the bare frames: the
 worst relative error ``||f(g x) - g f(x)|| / ||f(x)||`` over 4 random O(3) elements (2 improper), and
@@ -93,17 +94,45 @@ def measure(fn, pos, gs):
     return worst, float(any_fb.double().mean())
 
 
+def count_jumps(draws: int, data: dict, gs: torch.Tensor) -> None:
+    """Print, per draw of learned-frame weights, the points whose (normalised-cloud) frame jumps."""
+    from tensorframes_core.models.base import normalise_clouds
+    jumps = fell = total = 0
+    for draw in range(draws):
+        torch.manual_seed(1000 + draw)
+        frames = tf.LearnedFrames(k=16).to(gs.dtype).eval()
+        for cloud, pos in data.items():
+            p = torch.as_tensor(np.ascontiguousarray(pos), dtype=gs.dtype)
+            batch = torch.zeros(len(p), dtype=torch.long)
+            with torch.no_grad():
+                ref = frames(normalise_clouds(p, batch, 1), batch)
+                for g in gs:
+                    moved = frames(normalise_clouds(p @ g.T, batch, 1), batch)
+                    off = (moved.matrices - ref.matrices @ g.T).abs().amax(dim=(1, 2)) > 0.05
+                    skip = ref.fallback_mask | moved.fallback_mask
+                    jumps, fell, total = jumps + int((off & ~skip).sum()), fell + int(skip.sum()), total + len(p)
+                    if bool((off & ~skip).any()):
+                        print(f"draw {draw}, {cloud}: {int((off & ~skip).sum())} point(s) jump", flush=True)
+    print(f"learned frames, {draws} draws: {jumps} jumps at points that did not fall back, {fell} fallbacks, "
+          f"in {total} point-transforms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--points", type=int, default=2048)
     parser.add_argument("--models", default="all", help="'all', 'frames' (bare frames only) or arch/mode/frames,...")
     parser.add_argument("--rows", default=":", help="a slice of the clouds, e.g. 0:13 and 13: in two processes")
+    parser.add_argument("--jumps", type=int, default=0, help="count frame jumps over this many weight draws")
     args = parser.parse_args()
     dtype = getattr(torch, args.dtype)
     gen = torch.Generator().manual_seed(7)
     gs = tf.random_orthogonal(4, dtype=dtype, generator=gen)
     gs[1::2, 0] *= -1
+    start, _, stop = args.rows.partition(":")
+    data = dict(list(clouds(args.points).items())[int(start or 0):int(stop) if stop else None])
+    if args.jumps:
+        return count_jumps(args.jumps, data, gs)
     torch.manual_seed(0)
     fns = {"frames pca": _frame_rows(lambda p: tf.pca_frames(p, k=16)),
            "frames learned": _frame_rows(tf.LearnedFrames(k=16).to(dtype).eval())}
@@ -117,8 +146,6 @@ def main() -> None:
                     out, aux = model(p, return_aux=True)
                 return out, aux["fallback_mask"]
             fns[f"{arch}/{mode}/{frames}"] = run
-    start, _, stop = args.rows.partition(":")
-    data = dict(list(clouds(args.points).items())[int(start or 0):int(stop) if stop else None])
     names = list(fns)
     print(f"{args.dtype}, {args.points} points, 4 random O(3) elements (2 improper): error / fallback share")
     worst = {name: (0.0, 0.0) for name in names}

@@ -30,6 +30,12 @@ Margins come from the float precision: a direction counts when its relative marg
 3.7e-11 in float64), a sign when its relative value exceeds what rounding could flip,
 ``64 eps + 4 eps / margin`` (``repair.tolerances``). A decision near a margin is either robust or
 handed on, never taken on round-off. Non-local sums (centroid, moments) run in float64.
+
+Every threshold between two rules that disagree is a place where rounding can flip a decision; such
+events are rare per point but not impossible. Learned frames, whose margins are often small, therefore
+hand directions over continuously (``learned._blend``: no threshold between two different axes) and
+try the sign rules in the order centroid, far field, then local moments (``sign_order``): the non-local
+values are rarely near their bound, while local moments on smooth patches often sit near any floor.
 """
 from __future__ import annotations
 
