@@ -13,6 +13,7 @@ from app.settings import ARCH_LABELS, MODE_LABELS, Settings
 EXACT, CLOSE = 1e-4, 5e-2
 VIEW_KEY = "tfe-views"
 VTKJS_HEIGHT = 640
+VTKJS_KEY = "tfe-vtkjs"
 
 
 def sci(x: float) -> str:
@@ -142,9 +143,10 @@ def views(scene: Scene, s: Settings) -> None:
         try:
             with st.spinner("Rendering with pyvista in a separate process…"):
                 if "vtk.js" in s.renderer:
-                    html = render.pyvista_html(scene)
+                    from app.stpyvista_view import stpyvista_view  # imports stpyvista: only in a running app
+
                     st.markdown(legend_html(scene), unsafe_allow_html=True)  # vtk.js draws no text
-                    st.iframe(html, height=VTKJS_HEIGHT)
+                    stpyvista_view(scene, VTKJS_HEIGHT, key=VTKJS_KEY)
                     st.caption("pyvista scene drawn by vtk.js in your browser: drag to rotate (the two views are "
                                "linked), scroll to zoom; your camera is kept when you change settings.")
                 else:

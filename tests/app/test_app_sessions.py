@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from app.panels import VTKJS_HEIGHT
 from app.settings import CHOICES, RANGES
 
 from app_checks import button, headline, ok, verdict, views
@@ -47,7 +48,8 @@ def test_uploads_good_and_bad(app_test):
 
 
 def test_pyvista_renderers(app_test):
-    """Both pyvista renderers draw (in their worker process) here; the plotly fallback is not used."""
+    """Both pyvista renderers draw (in their worker process) here; the plotly fallback is not used; the
+    interactive one is stpyvista's component holding the exported vtk.js page (with the kept-camera script)."""
     at = app_test(renderer="pyvista (image)")
     ok(at)
     assert not any("renderer did not work" in w.value for w in at.warning), [w.value for w in at.warning]
@@ -55,8 +57,10 @@ def test_pyvista_renderers(app_test):
     at.radio(key="renderer").set_value("pyvista (vtk.js, interactive)").run()
     ok(at)
     assert not any("renderer did not work" in w.value for w in at.warning), [w.value for w in at.warning]
-    frames = at.get("iframe")
-    assert len(frames) == 1 and "vtk" in str(frames[0].proto), "the vtk.js page is not in the iframe"
+    shown = [json.loads(e.proto.json) for e in at.get("bidi_component") if e.proto.component_name == "stpyvista.simple"]
+    assert len(shown) == 1 and shown[0]["backend"] == "trame", "stpyvista does not show the view"
+    assert "OfflineLocalView" in shown[0]["_html"] and "tfe-vtkjs-camera" in shown[0]["_html"], "not the vtk.js page"
+    assert shown[0]["height"] == VTKJS_HEIGHT and not at.get("iframe")
     assert not at.get("plotly_chart") and not views(at)
     key = next(m.value for m in at.markdown if "&#9632;" in m.value)  # titles and colour key as page text
     assert "original x" in key and "transformed g·x" in key

@@ -177,6 +177,26 @@ def test_vtkjs_export_holds_the_scene(small_cloud):
     assert len(small_cloud.pos) in sizes
 
 
+def test_stpyvista_gets_a_plotter_whose_export_is_the_guarded_page():
+    """stpyvista exports its plotter in a child that it waits on without a timeout: the plotter it is
+    given returns the page made by the guarded worker, also after pickling (a spawn/forkserver child)."""
+    import pickle
+
+    import pyvista as pv
+
+    from app.stpyvista_view import exported_plotter
+
+    plotter = exported_plotter("<html>vtk.js page</html>", 640)
+    try:
+        assert isinstance(plotter, pv.Plotter) and list(plotter.window_size) == [1500, 640]
+        assert plotter.export_html(filename=None).read() == "<html>vtk.js page</html>"
+        copy = pickle.loads(pickle.dumps(plotter))
+        assert copy.export_html().read() == "<html>vtk.js page</html>" and list(copy.window_size) == [1500, 640]
+        copy.close()
+    finally:
+        plotter.close()
+
+
 def test_sweep_marks_the_current_angle():
     from app.charts import sweep_figure
 
