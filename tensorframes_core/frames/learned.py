@@ -1,7 +1,7 @@
 """Learned frames: two equivariant vectors from an invariant MLP, Gram-Schmidt, and an O(3) handedness fix."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import nn
@@ -128,7 +128,7 @@ def _size(v: Tensor) -> Tensor:
     return (v.square().sum(-1) + torch.finfo(v.dtype).eps ** 2).sqrt()
 
 
-def _blend(v: Tensor, rule_vector, tol: float):
+def _blend(v: Tensor, rule_vector: Tuple[Tensor, Tensor, Tensor], tol: float) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """One axis from a learned vector ``v: (N, 3)`` (margin ``n = |v|``) and the first rule vector
     ``(unit, norm, rule)`` (:func:`rules.first_rule_vector`): ``a v / n + (1 - a) u`` with
     ``a = clamp((n - tol) / tol, 0, 1)``, normalised. Returns the unit axis, its margin (the blend's size
